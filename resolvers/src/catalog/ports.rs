@@ -1,0 +1,31 @@
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use crate::{StoreError, inventory::Product};
+
+/// One page request. `after` is an opaque cursor produced by the same reader.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProductQuery {
+    pub category: Option<String>,
+    /// 1..=100, already checked by the resolver.
+    pub first: usize,
+    pub after: Option<String>,
+}
+
+/// A full page: exactly `first` items unless the listing ended.
+#[derive(Clone, Debug, Default)]
+pub struct ProductPage {
+    /// Each item with the cursor that resumes right after it.
+    pub items: Vec<(String, Product)>,
+    pub has_next_page: bool,
+}
+
+/// The catalog read model.
+#[async_trait]
+pub trait CatalogReader: Send + Sync {
+    async fn product(&self, id: Uuid) -> Result<Option<Product>, StoreError>;
+
+    /// Newest first, stable order. A malformed or foreign `after` is `StoreError::Invalid` on
+    /// field `after`.
+    async fn products(&self, query: ProductQuery) -> Result<ProductPage, StoreError>;
+}

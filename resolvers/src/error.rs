@@ -1,0 +1,135 @@
+//! Error codes. Every error a client sees carries `extensions.code` (stable, documented in the
+//! README) and, for bad input, `extensions.field` naming the offending field.
+
+use async_graphql::ErrorExtensions;
+
+/// An error as the API reports it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ApiError {
+    /// Input that breaks a rule; `field` is the path of the offending field (e.g. `input.name`).
+    #[error("{field}: {message}")]
+    BadUserInput { field: String, message: String },
+    /// No token, or a token that failed verification.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// A valid token that is not allowed to do this.
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    /// A write lost a race (e.g. a stale `expectedVersion`).
+    #[error("{0}")]
+    Conflict(String),
+    /// A dependency (database, read model, bus) did not answer.
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    /// A defect. The message reaching the client is generic; the detail is logged.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::BadUserInput {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// The stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadUserInput { .. } => "BAD_USER_INPUT",
+            Self::Unauthenticated(_) => "UNAUTHENTICATED",
+            Self::Forbidden(_) => "FORBIDDEN",
+            Self::NotFound(_) => "NOT_FOUND",
+            Self::Conflict(_) => "CONFLICT",
+            Self::Unavailable(_) => "UNAVAILABLE",
+            Self::Internal(_) => "INTERNAL",
+        }
+    }
+
+    /// The field a bad-input error names, if any.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Self::BadUserInput { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+}
+
+impl ErrorExtensions for ApiError {
+    fn extend(&self) -> async_graphql::Error {
+        if let Self::Internal(detail) = self {
+            tracing::error!(%detail, "internal error");
+        }
+        async_graphql::Error::new(self.to_string()).extend_with(|_, ext| {
+            ext.set("code", self.code());
+            if let Some(field) = self.field() {
+                ext.set("field", field);
+            }
+        })
+    }
+}
+
+/// What a port implementation (a store) reports; mapped onto [`ApiError`] at the resolver.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The store refused a value (e.g. a malformed cursor) named by `field`.
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::NotFound => ApiError::NotFound("not found".into()),
+            StoreError::Conflict(m) => ApiError::Conflict(m),
+            StoreError::Invalid { field, message } => ApiError::BadUserInput { field, message },
+            StoreError::Unavailable(m) => ApiError::Unavailable(m),
+            StoreError::Internal(m) => ApiError::Internal(m),
+        }
+    }
+}
+
+/// Resolver results: `?` on [`ApiError`] and [`StoreError`], then `.map_err(into_gql)`.
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Turns an [`ApiError`] into the coded GraphQL error.
+pub fn into_gql(err: ApiError) -> async_graphql::Error {
+    err.extend()
+}
+
+/// Several input violations as one `BAD_USER_INPUT` error: `field` names the first,
+/// `violations` lists every `{field, message}` so a form can mark them all at once.
+pub fn violations_into_gql(errors: Vec<ApiError>) -> async_graphql::Error {
+    let Some(first) = errors.first() else {
+        return into_gql(ApiError::Internal("validation failed without a reason".into()));
+    };
+    let mut err = first.extend();
+    let list: Vec<async_graphql::Value> = errors
+        .iter()
+        .map(|e| {
+            let mut v = async_graphql::indexmap::IndexMap::new();
+            v.insert(
+                async_graphql::Name::new("field"),
+                async_graphql::Value::from(e.field().unwrap_or_default()),
+            );
+            v.insert(
+                async_graphql::Name::new("message"),
+                async_graphql::Value::from(e.to_string()),
+            );
+            async_graphql::Value::Object(v)
+        })
+        .collect();
+    err = err.extend_with(|_, ext| ext.set("violations", async_graphql::Value::List(list)));
+    err
+}

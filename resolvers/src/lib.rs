@@ -1,0 +1,64 @@
+//! mercado's GraphQL layer: the roots of each bounded context, the ports (traits) they call, the
+//! domain types and rules, guards and error codes. It knows nothing of sqlx, AWS or axum: the
+//! server crate implements the ports and hands them to [`build_schema`].
+
+pub mod catalog;
+pub mod error;
+pub mod guard;
+pub mod inventory;
+pub mod page;
+pub mod system;
+pub mod viewer;
+
+use std::sync::Arc;
+
+use async_graphql::{MergedObject, MergedSubscription, Schema};
+
+pub use error::{ApiError, StoreError};
+pub use viewer::{Role, Viewer};
+
+/// The root of every read: queries go to the read model (catalog on DynamoDB).
+#[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
+pub struct Query(catalog::CatalogQuery);
+
+/// The root of every write: mutations go to the source of truth (PostgreSQL).
+#[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
+pub struct Mutation(inventory::InventoryMutation);
+
+/// Live streams over graphql-transport-ws (or the legacy graphql-ws protocol).
+#[derive(MergedSubscription, Default)]
+#[graphql(name = "Subscription")]
+pub struct Subscription(system::SystemSubscription);
+
+/// The executable schema type the server serves.
+pub type MercadoSchema = Schema<Query, Mutation, Subscription>;
+
+/// Everything the resolvers call: one implementation per port, supplied by the server.
+#[derive(Clone)]
+pub struct Ports {
+    pub inventory: Arc<dyn inventory::InventoryStore>,
+    pub catalog: Arc<dyn catalog::CatalogReader>,
+}
+
+/// Query depth and complexity limits: generous for real clients, fatal for abusive ones.
+const MAX_DEPTH: usize = 12;
+const MAX_COMPLEXITY: usize = 2_000;
+
+/// Builds the schema the server executes, with the ports in its context data.
+pub fn build_schema(ports: Ports) -> MercadoSchema {
+    Schema::build(Query::default(), Mutation::default(), Subscription::default())
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .data(ports.inventory)
+        .data(ports.catalog)
+        .finish()
+}
+
+/// The schema's SDL, as committed in `schema/mercado.graphql`.
+pub fn sdl() -> String {
+    Schema::build(Query::default(), Mutation::default(), Subscription::default())
+        .finish()
+        .sdl()
+}

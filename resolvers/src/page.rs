@@ -1,0 +1,27 @@
+//! Relay-style paging shared by every connection.
+
+use async_graphql::SimpleObject;
+
+/// Where a page sits in its listing.
+#[derive(SimpleObject, Clone, Debug, Default)]
+pub struct PageInfo {
+    /// True when more items follow this page (pass `endCursor` as `after`).
+    pub has_next_page: bool,
+    /// True when this page was read after a cursor.
+    pub has_previous_page: bool,
+    /// Cursor of the first item on this page.
+    pub start_cursor: Option<String>,
+    /// Cursor of the last item on this page.
+    pub end_cursor: Option<String>,
+}
+
+impl PageInfo {
+    pub fn new(cursors: &[&str], has_previous_page: bool, has_next_page: bool) -> Self {
+        Self {
+            has_next_page,
+            has_previous_page,
+            start_cursor: cursors.first().map(|c| (*c).to_string()),
+            end_cursor: cursors.last().map(|c| (*c).to_string()),
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! Bearer-token verification. Identity only: who the caller is and which roles the token
+//! grants. An invalid token is always an error, never an anonymous caller.
+
+mod local_issuer;
+
+use std::{
+    collections::HashMap,
+    time::{Duration, Instant},
+};
+
+use jsonwebtoken::{
+    Algorithm, DecodingKey, Validation,
+    jwk::{Jwk, JwkSet},
+};
+use mercado_resolvers::{Role, Viewer};
+pub use local_issuer::LocalIssuer;
+use tokio::sync::RwLock;
+
+use crate::{
+    StartupError,
+    config::{AuthConfig, AuthMode},
+};
+
+/// Clock skew tolerated on `exp`/`nbf`.
+const LEEWAY_SECONDS: u64 = 30;
+/// A token naming an unknown key triggers a JWKS refetch at most this often.
+const JWKS_REFETCH_INTERVAL: Duration = Duration::from_secs(30);
+/// Asymmetric algorithms only: a shared-secret token cannot be forged from a public key.
+const ALLOWED: &[Algorithm] = &[
+    Algorithm::EdDSA,
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+];
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum AuthError {
+    #[error("malformed bearer token: {0}")]
+    Malformed(String),
+    #[error("token signed by an unknown key")]
+    UnknownKey,
+    #[error("token rejected: {0}")]
+    Invalid(String),
+}
+
+enum KeySource {
+    Fixed,
+    Url {
+        url: String,
+        http: reqwest::Client,
+        last_fetch: tokio::sync::Mutex<Option<Instant>>,
+    },
+}
+
+/// Verifies tokens against a key set (the local issuer's, a JWKS file, or a JWKS URL).
+pub struct TokenVerifier {
+    issuer: String,
+    audience: String,
+    roles_claim: String,
+    keys: RwLock<HashMap<String, (DecodingKey, Algorithm)>>,
+    source: KeySource,
+    /// The embedded issuer, in local mode (it also publishes `/.well-known/jwks.json`).
+    local: Option<LocalIssuer>,
+}
+
+impl TokenVerifier {
+    pub async fn from_config(config: &AuthConfig) -> Result<Self, StartupError> {
+        config.validate()?;
+        match config.auth {
+            AuthMode::Local => {
+                let issuer = LocalIssuer::load_or_create(
+                    &config.data_dir,
+                    &config.jwt_issuer,
+                    &config.jwt_audience,
+                    &config.jwt_roles_claim,
+                )?;
+                let jwks = issuer.jwks();
+                let mut verifier = Self::new(config, index_keys(&jwks), KeySource::Fixed);
+                verifier.local = Some(issuer);
+                Ok(verifier)
+            }
+            AuthMode::Jwks => {
+                if let Some(path) = &config.jwks_file {
+                    let raw = std::fs::read(path).map_err(|e| {
+                        StartupError::Config(format!("MERCADO_JWKS_FILE: {}: {e}", path.display()))
+                    })?;
+                    let jwks: JwkSet = serde_json::from_slice(&raw).map_err(|e| {
+                        StartupError::Config(format!("MERCADO_JWKS_FILE: not a JWKS: {e}"))
+                    })?;
+                    return Ok(Self::new(config, index_keys(&jwks), KeySource::Fixed));
+                }
+                let url = config.jwks_url.clone().unwrap_or_default();
+                let http = reqwest::Client::builder()
+                    .timeout(Duration::from_secs(5))
+                    .build()
+                    .map_err(|e| StartupError::Auth(e.to_string()))?;
+                let jwks = fetch_jwks(&http, &url)
+                    .await
+                    .map_err(|e| StartupError::Config(format!("MERCADO_JWKS_URL: {e}")))?;
+                let source = KeySource::Url {
+                    url,
+                    http,
+                    last_fetch: tokio::sync::Mutex::new(Some(Instant::now())),
+                };
+                Ok(Self::new(config, index_keys(&jwks), source))
+            }
+        }
+    }
+
+    fn new(
+        config: &AuthConfig,
+        keys: HashMap<String, (DecodingKey, Algorithm)>,
+        source: KeySource,
+    ) -> Self {
+        Self {
+            issuer: config.jwt_issuer.clone(),
+            audience: config.jwt_audience.clone(),
+            roles_claim: config.jwt_roles_claim.clone(),
+            keys: RwLock::new(keys),
+            source,
+            local: None,
+        }
+    }
+
+    pub fn local_issuer(&self) -> Option<&LocalIssuer> {
+        self.local.as_ref()
+    }
+
+    /// Verifies a bearer token (signature, algorithm, expiry, issuer, audience).
+    pub async fn verify(&self, token: &str) -> Result<Viewer, AuthError> {
+        let header =
+            jsonwebtoken::decode_header(token).map_err(|e| AuthError::Malformed(e.to_string()))?;
+        if !ALLOWED.contains(&header.alg) {
+            return Err(AuthError::Invalid(format!(
+                "algorithm {:?} is not accepted",
+                header.alg
+            )));
+        }
+        let kid = header
+            .kid
+            .ok_or_else(|| AuthError::Malformed("no kid in header".into()))?;
+        let (key, alg) = self.key(&kid).await?;
+        if alg != header.alg {
+            return Err(AuthError::Invalid("algorithm does not match the key".into()));
+        }
+        let mut validation = Validation::new(alg);
+        validation.leeway = LEEWAY_SECONDS;
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_audience(&[&self.audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        let data = jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(
+            token,
+            &key,
+            &validation,
+        )
+        .map_err(|e| AuthError::Invalid(e.to_string()))?;
+        let claims = data.claims;
+        let subject = claims
+            .get("sub")
+            .and_then(|v| v.as_str())
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| AuthError::Invalid("no subject".into()))?
+            .to_string();
+        let roles = match claims.get(&self.roles_claim) {
+            Some(serde_json::Value::Array(values)) => values
+                .iter()
+                .filter_map(|v| v.as_str().and_then(Role::parse))
+                .collect(),
+            Some(serde_json::Value::String(s)) => {
+                s.split_whitespace().filter_map(Role::parse).collect()
+            }
+            _ => Vec::new(),
+        };
+        Ok(Viewer { subject, roles })
+    }
+
+    async fn key(&self, kid: &str) -> Result<(DecodingKey, Algorithm), AuthError> {
+        if let Some(found) = self.keys.read().await.get(kid) {
+            return Ok(found.clone());
+        }
+        // Unknown kid: the issuer may have rotated its keys. Refetch, but not on every request.
+        let KeySource::Url {
+            url,
+            http,
+            last_fetch,
+        } = &self.source
+        else {
+            return Err(AuthError::UnknownKey);
+        };
+        let mut last = last_fetch.lock().await;
+        if last.is_some_and(|t| t.elapsed() < JWKS_REFETCH_INTERVAL) {
+            return Err(AuthError::UnknownKey);
+        }
+        *last = Some(Instant::now());
+        match fetch_jwks(http, url).await {
+            Ok(jwks) => *self.keys.write().await = index_keys(&jwks),
+            Err(e) => tracing::warn!(error = %e, "JWKS refetch failed"),
+        }
+        self.keys
+            .read()
+            .await
+            .get(kid)
+            .cloned()
+            .ok_or(AuthError::UnknownKey)
+    }
+}
+
+async fn fetch_jwks(http: &reqwest::Client, url: &str) -> Result<JwkSet, String> {
+    http.get(url)
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .map_err(|e| format!("fetch {url}: {e}"))?
+        .json::<JwkSet>()
+        .await
+        .map_err(|e| format!("{url} is not a JWKS: {e}"))
+}
+
+/// Keys by `kid`, each with the one algorithm it may verify.
+fn index_keys(jwks: &JwkSet) -> HashMap<String, (DecodingKey, Algorithm)> {
+    jwks.keys
+        .iter()
+        .filter_map(|jwk: &Jwk| {
+            let kid = jwk.common.key_id.clone()?;
+            let alg = jwk
+                .common
+                .key_algorithm
+                .and_then(|a| a.to_string().parse::<Algorithm>().ok())
+                .or(match &jwk.algorithm {
+                    jsonwebtoken::jwk::AlgorithmParameters::OctetKeyPair(_) => {
+                        Some(Algorithm::EdDSA)
+                    }
+                    jsonwebtoken::jwk::AlgorithmParameters::RSA(_) => Some(Algorithm::RS256),
+                    _ => None,
+                })?;
+            let key = DecodingKey::from_jwk(jwk).ok()?;
+            Some((kid, (key, alg)))
+        })
+        .collect()
+}

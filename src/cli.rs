@@ -1,0 +1,176 @@
+//! The `mercado` command line. Configuration comes from environment variables, each also
+//! accepted as a flag; a bad or missing value stops with one line naming it.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use mercado_resolvers::Role;
+
+use crate::{
+    StartupError,
+    auth::LocalIssuer,
+    config::{AuthConfig, AwsConfig, DatabaseConfig, ServeConfig},
+};
+
+#[derive(Parser)]
+#[command(name = "mercado", version, about = "Marketplace backend: one GraphQL API over CQRS stores")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (and, unless MERCADO_RUN_WORKERS=false, the outbox relay and consumer).
+    Serve(Box<ServeConfig>),
+    /// Apply pending PostgreSQL migrations, then exit.
+    Migrate(DatabaseConfig),
+    /// Create the DynamoDB table and, with MERCADO_QUEUE_URL, the EventBridge bus, the SQS queue
+    /// and the rule between them. Idempotent.
+    Provision(AwsConfig),
+    /// Insert a few demo products (only into a store that has none of them yet).
+    SeedDemo(DatabaseConfig),
+    /// Print a bearer token signed by the local issuer (MERCADO_AUTH=local).
+    DevToken {
+        /// Subject: the user id.
+        #[arg(long)]
+        sub: String,
+        /// A role to grant (repeatable): buyer or seller.
+        #[arg(long = "role", value_parser = parse_role)]
+        roles: Vec<Role>,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 3600)]
+        ttl_seconds: i64,
+        #[command(flatten)]
+        auth: AuthConfig,
+    },
+}
+
+fn parse_role(value: &str) -> Result<Role, String> {
+    Role::parse(value).ok_or_else(|| format!("unknown role {value:?} (buyer or seller)"))
+}
+
+pub async fn run() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                let _ = e.print();
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("mercado: {}", one_line(&e.render().to_string()));
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing();
+    match execute(cli.command).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mercado: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Clap's multi-line report as one line: the error and the argument it names.
+fn one_line(rendered: &str) -> String {
+    rendered
+        .lines()
+        .map(str::trim)
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+        .trim_start_matches("error: ")
+        .to_string()
+}
+
+async fn execute(command: Command) -> Result<(), StartupError> {
+    match command {
+        Command::Serve(config) => crate::server::serve(*config).await,
+        Command::Migrate(db) => {
+            let pool = crate::postgres::connect(&db).await?;
+            crate::postgres::migrate(&pool).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Provision(aws) => provision(&aws).await,
+        Command::SeedDemo(db) => {
+            let pool = crate::postgres::connect(&db).await?;
+            crate::postgres::migrate(&pool).await?;
+            let created = crate::demo::seed(&pool).await?;
+            println!("demo products created: {created}");
+            Ok(())
+        }
+        Command::DevToken {
+            sub,
+            roles,
+            ttl_seconds,
+            auth,
+        } => {
+            let issuer = LocalIssuer::load_or_create(
+                &auth.data_dir,
+                &auth.jwt_issuer,
+                &auth.jwt_audience,
+                &auth.jwt_roles_claim,
+            )?;
+            let token = issuer
+                .issue(&sub, &roles, ttl_seconds)
+                .map_err(StartupError::Auth)?;
+            println!("{token}");
+            Ok(())
+        }
+    }
+}
+
+async fn provision(aws: &AwsConfig) -> Result<(), StartupError> {
+    let sdk = crate::aws::load().await;
+    let created = crate::dynamo::provision_catalog_table(
+        &aws_sdk_dynamodb::Client::new(&sdk),
+        &aws.catalog_table,
+    )
+    .await?;
+    println!(
+        "dynamodb table {}: {}",
+        aws.catalog_table,
+        if created { "created" } else { "exists" }
+    );
+    if let Some(queue_url) = &aws.queue_url {
+        let arn = crate::bus::provision_event_route(
+            &aws_sdk_eventbridge::Client::new(&sdk),
+            &aws_sdk_sqs::Client::new(&sdk),
+            &aws.event_bus_name,
+            queue_url,
+        )
+        .await?;
+        println!("eventbridge bus {} routes to {arn}", aws.event_bus_name);
+    }
+    Ok(())
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,aws_config=warn,aws_smithy_runtime=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    // Logs go to stderr so subcommands' stdout stays machine-readable (dev-token prints a token).
+    if std::env::var("MERCADO_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        let _ = builder.json().with_writer(std::io::stderr).try_init();
+    } else {
+        let _ = builder.with_writer(std::io::stderr).try_init();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clap_errors_fold_into_one_line_naming_the_variable() {
+        let err = Cli::try_parse_from(["mercado", "migrate"]).err();
+        let line = one_line(&err.map(|e| e.render().to_string()).unwrap_or_default());
+        assert!(!line.contains('\n'));
+        assert!(line.contains("DATABASE_URL"), "{line}");
+    }
+}

@@ -1,0 +1,79 @@
+//! Wiring: builds every adapter and worker from one configuration. The server and the tests
+//! use the same constructors, so tests drive exactly what production runs.
+
+use std::sync::Arc;
+
+use mercado_resolvers::{MercadoSchema, Ports};
+use sqlx::PgPool;
+
+use crate::{
+    StartupError,
+    auth::TokenVerifier,
+    bus::{EventBridgePublisher, InProcessPublisher, Publisher},
+    config::{BusKind, ServeConfig},
+    dynamo::DynamoCatalog,
+    postgres::{self, PgInventory},
+    workers::{projector::Projector, sqs_consumer::SqsConsumer},
+};
+
+pub struct Components {
+    pub pool: PgPool,
+    pub catalog: DynamoCatalog,
+    pub projector: Arc<Projector>,
+    pub publisher: Arc<dyn Publisher>,
+    /// Present with bus `eventbridge`.
+    pub consumer: Option<Arc<SqsConsumer>>,
+    pub verifier: Arc<TokenVerifier>,
+    pub inventory: Arc<PgInventory>,
+}
+
+impl Components {
+    /// Connects to everything and applies pending migrations.
+    pub async fn build(config: &ServeConfig) -> Result<Self, StartupError> {
+        config.validate()?;
+        let pool = postgres::connect(&config.database).await?;
+        postgres::migrate(&pool).await?;
+        let aws = crate::aws::load().await;
+        let catalog = DynamoCatalog::new(
+            aws_sdk_dynamodb::Client::new(&aws),
+            &config.aws.catalog_table,
+        );
+        let projector = Arc::new(Projector::new(catalog.clone()));
+        let (publisher, consumer): (Arc<dyn Publisher>, _) = match config.bus {
+            BusKind::Inprocess => (Arc::new(InProcessPublisher::new(projector.clone())), None),
+            BusKind::Eventbridge => {
+                let queue_url = config.aws.queue_url.clone().unwrap_or_default();
+                (
+                    Arc::new(EventBridgePublisher::new(
+                        aws_sdk_eventbridge::Client::new(&aws),
+                        &config.aws.event_bus_name,
+                    )),
+                    Some(Arc::new(SqsConsumer::new(
+                        aws_sdk_sqs::Client::new(&aws),
+                        queue_url,
+                        projector.clone(),
+                        config.sqs_wait_seconds,
+                    ))),
+                )
+            }
+        };
+        let verifier = Arc::new(TokenVerifier::from_config(&config.auth).await?);
+        let inventory = Arc::new(PgInventory::new(pool.clone()));
+        Ok(Self {
+            pool,
+            catalog,
+            projector,
+            publisher,
+            consumer,
+            verifier,
+            inventory,
+        })
+    }
+
+    pub fn schema(&self) -> MercadoSchema {
+        mercado_resolvers::build_schema(Ports {
+            inventory: self.inventory.clone(),
+            catalog: Arc::new(self.catalog.clone()),
+        })
+    }
+}

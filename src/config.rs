@@ -1,0 +1,202 @@
+//! One typed configuration, read from environment variables (or the equivalent flags). Every
+//! value is documented in the README's configuration table. The standard AWS variables
+//! (`AWS_REGION`, `AWS_ENDPOINT_URL`, credentials) are read by the AWS SDK itself.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use clap::{Args, ValueEnum};
+
+use crate::StartupError;
+
+/// Where the outbox relay sends events.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BusKind {
+    /// The relay hands events straight to the projector in this process.
+    Inprocess,
+    /// Amazon EventBridge → rule → SQS → projector.
+    Eventbridge,
+}
+
+/// How bearer tokens are verified.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthMode {
+    /// An embedded issuer: a signing key generated on first start and kept in the data dir.
+    Local,
+    /// Any issuer publishing a JWKS (a URL or a file).
+    Jwks,
+}
+
+#[derive(Args, Clone, Debug)]
+pub struct DatabaseConfig {
+    /// PostgreSQL connection URL (the source of truth).
+    #[arg(long, env = "DATABASE_URL", value_name = "DATABASE_URL")]
+    pub database_url: String,
+    /// Largest number of pooled PostgreSQL connections.
+    #[arg(
+        long,
+        env = "MERCADO_DB_MAX_CONNECTIONS",
+        value_name = "MERCADO_DB_MAX_CONNECTIONS",
+        default_value_t = 16
+    )]
+    pub db_max_connections: u32,
+}
+
+#[derive(Args, Clone, Debug)]
+pub struct AwsConfig {
+    /// DynamoDB table holding the catalog read model.
+    #[arg(
+        long,
+        env = "MERCADO_CATALOG_TABLE",
+        value_name = "MERCADO_CATALOG_TABLE",
+        default_value = "mercado-catalog"
+    )]
+    pub catalog_table: String,
+    /// EventBridge bus the relay publishes to (bus `eventbridge`).
+    #[arg(
+        long,
+        env = "MERCADO_EVENT_BUS_NAME",
+        value_name = "MERCADO_EVENT_BUS_NAME",
+        default_value = "mercado-events"
+    )]
+    pub event_bus_name: String,
+    /// SQS queue the projector consumes (bus `eventbridge`); `provision` creates it under the
+    /// name in the URL's last segment.
+    #[arg(long, env = "MERCADO_QUEUE_URL", value_name = "MERCADO_QUEUE_URL")]
+    pub queue_url: Option<String>,
+}
+
+#[derive(Args, Clone, Debug)]
+pub struct AuthConfig {
+    /// Token verification: `local` (embedded issuer) or `jwks`.
+    #[arg(long, env = "MERCADO_AUTH", value_name = "MERCADO_AUTH", value_enum, default_value_t = AuthMode::Local)]
+    pub auth: AuthMode,
+    /// Expected `iss` claim (and the issuer the local mode signs as).
+    #[arg(
+        long,
+        env = "MERCADO_JWT_ISSUER",
+        value_name = "MERCADO_JWT_ISSUER",
+        default_value = "mercado-local"
+    )]
+    pub jwt_issuer: String,
+    /// Expected `aud` claim.
+    #[arg(
+        long,
+        env = "MERCADO_JWT_AUDIENCE",
+        value_name = "MERCADO_JWT_AUDIENCE",
+        default_value = "mercado"
+    )]
+    pub jwt_audience: String,
+    /// Claim holding the roles (an array, or a space-separated string).
+    #[arg(
+        long,
+        env = "MERCADO_JWT_ROLES_CLAIM",
+        value_name = "MERCADO_JWT_ROLES_CLAIM",
+        default_value = "roles"
+    )]
+    pub jwt_roles_claim: String,
+    /// JWKS URL (mode `jwks`); refetched when a token names an unknown key.
+    #[arg(long, env = "MERCADO_JWKS_URL", value_name = "MERCADO_JWKS_URL")]
+    pub jwks_url: Option<String>,
+    /// JWKS file (mode `jwks`), instead of a URL.
+    #[arg(long, env = "MERCADO_JWKS_FILE", value_name = "MERCADO_JWKS_FILE")]
+    pub jwks_file: Option<PathBuf>,
+    /// Directory for local state: the local mode's signing key.
+    #[arg(
+        long,
+        env = "MERCADO_DATA_DIR",
+        value_name = "MERCADO_DATA_DIR",
+        default_value = ".mercado"
+    )]
+    pub data_dir: PathBuf,
+}
+
+#[derive(Args, Clone, Debug)]
+pub struct ServeConfig {
+    /// Address the HTTP server listens on.
+    #[arg(
+        long,
+        env = "MERCADO_LISTEN_ADDR",
+        value_name = "MERCADO_LISTEN_ADDR",
+        default_value = "0.0.0.0:8080"
+    )]
+    pub listen_addr: SocketAddr,
+    /// Event bus: `inprocess` or `eventbridge`.
+    #[arg(long, env = "MERCADO_BUS", value_name = "MERCADO_BUS", value_enum, default_value_t = BusKind::Inprocess)]
+    pub bus: BusKind,
+    /// Whether this instance runs the background workers (relay, consumer).
+    #[arg(
+        long,
+        env = "MERCADO_RUN_WORKERS",
+        value_name = "MERCADO_RUN_WORKERS",
+        default_value_t = true,
+        action = clap::ArgAction::Set
+    )]
+    pub run_workers: bool,
+    /// Outbox polling fallback, in milliseconds, when no NOTIFY arrives.
+    #[arg(
+        long,
+        env = "MERCADO_RELAY_POLL_MS",
+        value_name = "MERCADO_RELAY_POLL_MS",
+        default_value_t = 1000
+    )]
+    pub relay_poll_ms: u64,
+    /// Outbox rows claimed per relay batch.
+    #[arg(
+        long,
+        env = "MERCADO_RELAY_BATCH",
+        value_name = "MERCADO_RELAY_BATCH",
+        default_value_t = 100
+    )]
+    pub relay_batch: u32,
+    /// SQS long-poll wait, in seconds (0 to 20).
+    #[arg(
+        long,
+        env = "MERCADO_SQS_WAIT_SECONDS",
+        value_name = "MERCADO_SQS_WAIT_SECONDS",
+        default_value_t = 20,
+        value_parser = clap::value_parser!(i32).range(0..=20)
+    )]
+    pub sqs_wait_seconds: i32,
+    /// Require a bearer token on the original REST endpoints.
+    #[arg(
+        long,
+        env = "MERCADO_REST_REQUIRE_TOKEN",
+        value_name = "MERCADO_REST_REQUIRE_TOKEN",
+        default_value_t = false,
+        action = clap::ArgAction::Set
+    )]
+    pub rest_require_token: bool,
+    #[command(flatten)]
+    pub database: DatabaseConfig,
+    #[command(flatten)]
+    pub aws: AwsConfig,
+    #[command(flatten)]
+    pub auth: AuthConfig,
+}
+
+impl ServeConfig {
+    /// Rules that span several values; each error names the variable to fix.
+    pub fn validate(&self) -> Result<(), StartupError> {
+        if self.bus == BusKind::Eventbridge && self.aws.queue_url.is_none() {
+            return Err(StartupError::Config(
+                "MERCADO_QUEUE_URL: required when MERCADO_BUS=eventbridge".into(),
+            ));
+        }
+        self.auth.validate()
+    }
+
+    pub fn relay_poll(&self) -> Duration {
+        Duration::from_millis(self.relay_poll_ms.max(10))
+    }
+}
+
+impl AuthConfig {
+    pub fn validate(&self) -> Result<(), StartupError> {
+        if self.auth == AuthMode::Jwks && self.jwks_url.is_none() && self.jwks_file.is_none() {
+            return Err(StartupError::Config(
+                "MERCADO_JWKS_URL: required (or MERCADO_JWKS_FILE) when MERCADO_AUTH=jwks".into(),
+            ));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,93 @@
+//! DynamoDB: the read model. The catalog table, its provisioning and its adapters.
+
+mod catalog;
+mod cursor;
+
+pub use catalog::{DynamoCatalog, Upsert};
+
+use aws_sdk_dynamodb::{
+    Client,
+    client::Waiters,
+    types::{
+        AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+        Projection, ProjectionType, ScalarAttributeType,
+    },
+};
+
+use crate::StartupError;
+
+/// Partition key of the catalog table: the product id.
+pub const ATTR_ID: &str = "id";
+/// Index `by_category`: partition by category, newest first.
+pub const INDEX_BY_CATEGORY: &str = "by_category";
+/// Index `by_listing`: every listed product, newest first.
+pub const INDEX_BY_LISTING: &str = "by_listing";
+pub const ATTR_CATEGORY: &str = "category";
+pub const ATTR_LISTING: &str = "listing";
+/// `<created_at>#<id>`: a unique, stable sort key for both indexes.
+pub const ATTR_LISTED_SORT: &str = "listed_sort";
+
+/// Creates the catalog table and its indexes; an existing table is left as it is.
+pub async fn provision_catalog_table(client: &Client, table: &str) -> Result<bool, StartupError> {
+    let key = |name: &str, kind: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .map_err(|e| StartupError::Aws(e.to_string()))
+    };
+    let attr = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .map_err(|e| StartupError::Aws(e.to_string()))
+    };
+    let index = |name: &str, hash: &str| -> Result<GlobalSecondaryIndex, StartupError> {
+        GlobalSecondaryIndex::builder()
+            .index_name(name)
+            .key_schema(key(hash, KeyType::Hash)?)
+            .key_schema(key(ATTR_LISTED_SORT, KeyType::Range)?)
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::All)
+                    .build(),
+            )
+            .build()
+            .map_err(|e| StartupError::Aws(e.to_string()))
+    };
+    let result = client
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attr(ATTR_ID)?)
+        .attribute_definitions(attr(ATTR_CATEGORY)?)
+        .attribute_definitions(attr(ATTR_LISTING)?)
+        .attribute_definitions(attr(ATTR_LISTED_SORT)?)
+        .key_schema(key(ATTR_ID, KeyType::Hash)?)
+        .global_secondary_indexes(index(INDEX_BY_CATEGORY, ATTR_CATEGORY)?)
+        .global_secondary_indexes(index(INDEX_BY_LISTING, ATTR_LISTING)?)
+        .send()
+        .await;
+    match result {
+        Ok(_) => {
+            client
+                .wait_until_table_exists()
+                .table_name(table)
+                .wait(std::time::Duration::from_secs(60))
+                .await
+                .map_err(|e| StartupError::Aws(format!("table {table} not active: {e}")))?;
+            Ok(true)
+        }
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_in_use_exception()) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(StartupError::Aws(format!(
+            "create table {table}: {}",
+            aws_sdk_dynamodb::error::DisplayErrorContext(&e)
+        ))),
+    }
+}

@@ -1,0 +1,89 @@
+//! HTTP surface: GraphQL (POST, GET, WebSocket on `/graphql`), GraphiQL, the original REST
+//! endpoints, health, and the local issuer's JWKS.
+
+mod assets;
+mod graphql;
+mod health;
+mod rest;
+
+use std::sync::Arc;
+
+use axum::{
+    Json, Router,
+    http::{HeaderMap, StatusCode, header},
+    response::IntoResponse,
+    routing::{get, post},
+};
+use mercado_resolvers::{MercadoSchema, Viewer, inventory::InventoryStore};
+
+use crate::{
+    auth::{AuthError, TokenVerifier},
+    components::Components,
+    config::ServeConfig,
+};
+
+/// Largest request body accepted anywhere (GraphQL documents, REST bodies).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    schema: MercadoSchema,
+    verifier: Arc<TokenVerifier>,
+    inventory: Arc<dyn InventoryStore>,
+    readiness: Arc<health::Readiness>,
+    rest_require_token: bool,
+}
+
+impl AppState {
+    pub fn new(components: &Arc<Components>, config: &ServeConfig) -> Self {
+        Self {
+            schema: components.schema(),
+            verifier: components.verifier.clone(),
+            inventory: components.inventory.clone(),
+            readiness: Arc::new(health::Readiness::new(components.clone())),
+            rest_require_token: config.rest_require_token,
+        }
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/graphql", post(graphql::post).get(graphql::get))
+        .route("/graphiql", get(assets::graphiql))
+        .route("/graphiql/vendor/{file}", get(assets::vendor))
+        .route("/api/inventory", get(rest::list))
+        .route("/api/inventory/create", post(rest::create))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/.well-known/jwks.json", get(jwks))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// The caller behind an `Authorization: Bearer` header: `None` without a header, an error for
+/// any header that does not carry a valid token.
+async fn bearer_viewer(
+    headers: &HeaderMap,
+    verifier: &TokenVerifier,
+) -> Result<Option<Viewer>, AuthError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| AuthError::Malformed("Authorization is not ASCII".into()))?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .ok_or_else(|| AuthError::Malformed("Authorization must be `Bearer <token>`".into()))?;
+    verifier.verify(token.trim()).await.map(Some)
+}
+
+/// The local issuer's public keys, so other services (and tests) can verify its tokens.
+async fn jwks(axum::extract::State(state): axum::extract::State<AppState>) -> impl IntoResponse {
+    match state.verifier.local_issuer() {
+        Some(issuer) => (StatusCode::OK, Json(serde_json::to_value(issuer.jwks()).unwrap_or_default()))
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}

@@ -1,0 +1,43 @@
+//! PostgreSQL: the source of truth. Connection, migrations, and the stores that implement the
+//! resolvers' write ports.
+
+mod inventory;
+pub mod outbox;
+
+use std::time::Duration;
+
+use mercado_resolvers::StoreError;
+pub use inventory::PgInventory;
+use sqlx::{PgPool, postgres::PgPoolOptions};
+
+use crate::{StartupError, config::DatabaseConfig};
+
+/// The migrations in `migrations/`, embedded in the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+pub async fn connect(config: &DatabaseConfig) -> Result<PgPool, StartupError> {
+    PgPoolOptions::new()
+        .max_connections(config.db_max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect(&config.database_url)
+        .await
+        .map_err(|e| StartupError::Postgres(format!("DATABASE_URL: cannot connect: {e}")))
+}
+
+pub async fn migrate(pool: &PgPool) -> Result<(), StartupError> {
+    MIGRATOR
+        .run(pool)
+        .await
+        .map_err(|e| StartupError::Postgres(format!("migration failed: {e}")))
+}
+
+/// Maps a sqlx error onto the port error: connectivity is `Unavailable`, the rest a defect.
+pub(crate) fn store_error(err: sqlx::Error) -> StoreError {
+    match err {
+        sqlx::Error::RowNotFound => StoreError::NotFound,
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+            StoreError::Unavailable(format!("postgres: {err}"))
+        }
+        other => StoreError::Internal(format!("postgres: {other}")),
+    }
+}

@@ -1,0 +1,106 @@
+//! The transactional outbox: writes enqueue inside their own transaction; the relay claims,
+//! publishes and marks rows.
+
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+use crate::events::EventEnvelope;
+
+/// NOTIFY channel the outbox trigger signals on commit.
+pub const CHANNEL: &str = "mercado_outbox";
+
+/// Adds an event to the outbox inside the caller's transaction.
+pub async fn enqueue(conn: &mut PgConnection, event: &EventEnvelope) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO outbox (id, event_type, aggregate_id, version, occurred_at, payload)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(event.id)
+    .bind(&event.event_type)
+    .bind(event.aggregate_id)
+    .bind(event.version)
+    .bind(event.occurred_at)
+    .bind(&event.payload)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct OutboxRow {
+    id: Uuid,
+    event_type: String,
+    aggregate_id: Uuid,
+    version: i64,
+    occurred_at: chrono::DateTime<chrono::Utc>,
+    payload: serde_json::Value,
+}
+
+/// A claimed batch. The rows stay locked (other relays skip them) until [`Claim::finish`]
+/// commits, so a crash before then leaves them unpublished for the next attempt.
+pub struct Claim {
+    tx: Transaction<'static, Postgres>,
+    pub events: Vec<EventEnvelope>,
+}
+
+/// Claims up to `limit` unpublished events, oldest first, skipping rows another relay holds.
+pub async fn claim(pool: &PgPool, limit: u32) -> Result<Claim, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let rows: Vec<OutboxRow> = sqlx::query_as(
+        "SELECT id, event_type, aggregate_id, version, occurred_at, payload
+         FROM outbox WHERE published_at IS NULL
+         ORDER BY seq LIMIT $1
+         FOR UPDATE SKIP LOCKED",
+    )
+    .bind(i64::from(limit))
+    .fetch_all(&mut *tx)
+    .await?;
+    let events = rows
+        .into_iter()
+        .map(|r| EventEnvelope {
+            id: r.id,
+            event_type: r.event_type,
+            aggregate_id: r.aggregate_id,
+            version: r.version,
+            occurred_at: r.occurred_at,
+            payload: r.payload,
+        })
+        .collect();
+    Ok(Claim { tx, events })
+}
+
+impl Claim {
+    /// Marks `published` as sent and records the failures, then releases the claim.
+    pub async fn finish(
+        mut self,
+        published: &[Uuid],
+        failed: &[(Uuid, String)],
+    ) -> Result<(), sqlx::Error> {
+        if !published.is_empty() {
+            sqlx::query(
+                "UPDATE outbox SET published_at = now(), attempts = attempts + 1, last_error = NULL
+                 WHERE id = ANY($1)",
+            )
+            .bind(published)
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        for (id, error) in failed {
+            sqlx::query(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(error)
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        self.tx.commit().await
+    }
+}
+
+/// Events still waiting to leave (for readiness and tests).
+pub async fn pending_count(pool: &PgPool) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+        .fetch_one(pool)
+        .await
+}

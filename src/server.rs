@@ -1,0 +1,113 @@
+//! The running server: HTTP plus, when configured, the background workers.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
+
+use crate::{
+    StartupError,
+    components::Components,
+    config::ServeConfig,
+    http::{self, AppState},
+    workers::{self, relay},
+};
+
+pub struct Server {
+    addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    pub components: Arc<Components>,
+}
+
+impl Server {
+    /// Builds everything and starts serving on `listener` (or on the configured address).
+    pub async fn start(
+        config: ServeConfig,
+        listener: Option<TcpListener>,
+    ) -> Result<Self, StartupError> {
+        let components = Arc::new(Components::build(&config).await?);
+        let listener = match listener {
+            Some(l) => l,
+            None => TcpListener::bind(config.listen_addr).await.map_err(|e| {
+                StartupError::Config(format!("MERCADO_LISTEN_ADDR: cannot bind {}: {e}", config.listen_addr))
+            })?,
+        };
+        let addr = listener.local_addr()?;
+        let (shutdown, rx) = watch::channel(false);
+        let mut tasks = Vec::new();
+
+        let app = http::router(AppState::new(&components, &config));
+        let mut http_rx = rx.clone();
+        tasks.push(tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async move { workers::stopped(&mut http_rx).await })
+                .await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, "http server failed");
+            }
+        }));
+
+        if config.run_workers {
+            tasks.push(tokio::spawn(relay::run(
+                components.pool.clone(),
+                components.publisher.clone(),
+                config.relay_batch,
+                config.relay_poll(),
+                rx.clone(),
+            )));
+            if let Some(consumer) = &components.consumer {
+                tasks.push(tokio::spawn(consumer.clone().run(rx.clone())));
+            }
+        }
+        tracing::info!(%addr, bus = ?config.bus, workers = config.run_workers, "mercado listening");
+        Ok(Self {
+            addr,
+            shutdown,
+            tasks,
+            components,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting, lets in-flight work finish, and waits for every task.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        self.components.pool.close().await;
+    }
+}
+
+/// Runs until Ctrl-C or SIGTERM.
+pub async fn serve(config: ServeConfig) -> Result<(), StartupError> {
+    let server = Server::start(config, None).await?;
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    server.stop().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

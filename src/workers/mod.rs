@@ -1,0 +1,18 @@
+//! Background workloads. Each has a single-step function (one batch, one message) that tests
+//! drive directly; the `run` loops only wrap those steps with waiting and shutdown.
+
+pub mod projector;
+pub mod relay;
+pub mod sqs_consumer;
+
+/// Signals loops to stop; `true` means stop.
+pub type Shutdown = tokio::sync::watch::Receiver<bool>;
+
+/// Waits until shutdown is signalled (or its sender is gone).
+pub async fn stopped(shutdown: &mut Shutdown) {
+    while !*shutdown.borrow_and_update() {
+        if shutdown.changed().await.is_err() {
+            return;
+        }
+    }
+}
