@@ -13,7 +13,11 @@ use crate::{
 };
 
 #[derive(Parser)]
-#[command(name = "mercado", version, about = "Marketplace backend: one GraphQL API over CQRS stores")]
+#[command(
+    name = "mercado",
+    version,
+    about = "Marketplace backend: one GraphQL API over CQRS stores"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -151,8 +155,9 @@ async fn provision(aws: &AwsConfig) -> Result<(), StartupError> {
 
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,aws_config=warn,aws_smithy_runtime=warn"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new("info,sqlx=warn,aws_config=warn,aws_smithy_runtime=warn")
+    });
     use std::io::IsTerminal;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

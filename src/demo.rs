@@ -9,10 +9,18 @@ use crate::{StartupError, postgres::PgInventory};
 pub const DEMO_SELLER: &str = "demo-seller";
 
 const PRODUCTS: &[(&str, &str, &str)] = &[
-    ("Enamel camping mug", "kitchen", r#"{"colour": "sage", "capacityMl": 350}"#),
+    (
+        "Enamel camping mug",
+        "kitchen",
+        r#"{"colour": "sage", "capacityMl": 350}"#,
+    ),
     ("Cast-iron skillet", "kitchen", r#"{"diameterCm": 26}"#),
     ("Merino beanie", "apparel", r#"{"sizes": ["S", "M", "L"]}"#),
-    ("Field notebook", "stationery", r#"{"pages": 96, "ruling": "dot grid"}"#),
+    (
+        "Field notebook",
+        "stationery",
+        r#"{"pages": 96, "ruling": "dot grid"}"#,
+    ),
     ("Brass fountain pen", "stationery", r#"{"nib": "M"}"#),
 ];
 

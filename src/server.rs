@@ -29,7 +29,10 @@ impl Server {
         let listener = match listener {
             Some(l) => l,
             None => TcpListener::bind(config.listen_addr).await.map_err(|e| {
-                StartupError::Config(format!("MERCADO_LISTEN_ADDR: cannot bind {}: {e}", config.listen_addr))
+                StartupError::Config(format!(
+                    "MERCADO_LISTEN_ADDR: cannot bind {}: {e}",
+                    config.listen_addr
+                ))
             })?,
         };
         let addr = listener.local_addr()?;

@@ -2,6 +2,8 @@
 //! PostgreSQL with its outbox event, the relay and a bus carry it to the projector, DynamoDB
 //! holds it, and a query reads it back.
 
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test here
+
 mod common;
 
 use common::{CREATE_PRODUCT, Stack, error_code};
@@ -73,7 +75,10 @@ async fn original_rest_bad_bodies_get_400_envelopes_and_write_nothing() {
         (r#"{"info": {"category": "x"}}"#, "name"),
         (r#"{"name": "", "info": {"category": "x"}}"#, "name"),
         (r#"{"name": "ok"}"#, "category"),
-        (r#"{"name": "ok", "info": {"category": 7}}"#, "info.category"),
+        (
+            r#"{"name": "ok", "info": {"category": 7}}"#,
+            "info.category",
+        ),
         (r#"not json"#, "body"),
     ] {
         let resp = app
@@ -106,20 +111,31 @@ async fn create_product_is_denied_without_the_seller_role_and_writes_nothing() {
     assert_eq!(error_code(&anonymous), "UNAUTHENTICATED", "{anonymous}");
 
     let buyer = stack.token("bob", &[Role::Buyer]);
-    let (_, as_buyer) = app.graphql(Some(&buyer), CREATE_PRODUCT, input.clone()).await;
+    let (_, as_buyer) = app
+        .graphql(Some(&buyer), CREATE_PRODUCT, input.clone())
+        .await;
     assert_eq!(error_code(&as_buyer), "FORBIDDEN", "{as_buyer}");
 
     // Same claims, signed by a key the server has never seen.
     let stranger_dir = stack.data_dir.join("stranger");
-    let stranger = mercado::auth::LocalIssuer::load_or_create(&stranger_dir, "mercado-local", "mercado", "roles")
-        .unwrap()
-        .issue("mallory", &[Role::Seller], 600)
-        .unwrap();
-    let (status, forged) = app.graphql(Some(&stranger), CREATE_PRODUCT, input.clone()).await;
+    let stranger = mercado::auth::LocalIssuer::load_or_create(
+        &stranger_dir,
+        "mercado-local",
+        "mercado",
+        "roles",
+    )
+    .unwrap()
+    .issue("mallory", &[Role::Seller], 600)
+    .unwrap();
+    let (status, forged) = app
+        .graphql(Some(&stranger), CREATE_PRODUCT, input.clone())
+        .await;
     assert_eq!(status, 401);
     assert_eq!(error_code(&forged), "UNAUTHENTICATED", "{forged}");
 
-    let (status, garbage) = app.graphql(Some("not-a-jwt"), "{ __typename }", json!({})).await;
+    let (status, garbage) = app
+        .graphql(Some("not-a-jwt"), "{ __typename }", json!({}))
+        .await;
     assert_eq!(status, 401, "a bad token is never treated as anonymous");
     assert_eq!(error_code(&garbage), "UNAUTHENTICATED");
 
@@ -175,12 +191,20 @@ async fn eventbridge_bus_carries_a_product_through_the_rule_and_queue() {
             json!({"input": {"name": "Kettle", "category": "kitchen", "info": {"litres": 1.7}}}),
         )
         .await;
-    let id = created["data"]["createProduct"]["id"].as_str().unwrap().to_string();
+    let id = created["data"]["createProduct"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let product = app.wait_for_product(&id, |p| !p.is_null()).await;
     assert_eq!(product["name"], "Kettle");
-    assert_eq!(product["info"], json!({"litres": 1.7, "category": "kitchen"}));
     assert_eq!(
-        stack.count("SELECT count(*) FROM outbox WHERE published_at IS NULL").await,
+        product["info"],
+        json!({"litres": 1.7, "category": "kitchen"})
+    );
+    assert_eq!(
+        stack
+            .count("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+            .await,
         0
     );
     app.stop().await;
@@ -200,40 +224,65 @@ async fn relay_interrupted_between_commit_and_publish_delivers_once_in_effect() 
     let seller = stack.token("alice", &[Role::Seller]);
 
     let (_, created) = app
-        .graphql(Some(&seller), CREATE_PRODUCT, json!({"input": {"name": "Tent", "category": "outdoor"}}))
+        .graphql(
+            Some(&seller),
+            CREATE_PRODUCT,
+            json!({"input": {"name": "Tent", "category": "outdoor"}}),
+        )
         .await;
-    let id = created["data"]["createProduct"]["id"].as_str().unwrap().to_string();
+    let id = created["data"]["createProduct"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let uuid: uuid::Uuid = id.parse().unwrap();
     // Committed, not yet published: the catalog does not have it.
     assert_eq!(outbox::pending_count(&c.pool).await.unwrap(), 1);
     assert!(c.catalog.product(uuid).await.unwrap().is_none());
 
     // The relay comes back.
-    let report = relay::relay_once(&c.pool, c.publisher.as_ref(), 100).await.unwrap();
+    let report = relay::relay_once(&c.pool, c.publisher.as_ref(), 100)
+        .await
+        .unwrap();
     assert_eq!((report.claimed, report.published, report.failed), (1, 1, 0));
     assert_eq!(c.catalog.product(uuid).await.unwrap().unwrap().version, 1);
-    let again = relay::relay_once(&c.pool, c.publisher.as_ref(), 100).await.unwrap();
+    let again = relay::relay_once(&c.pool, c.publisher.as_ref(), 100)
+        .await
+        .unwrap();
     assert_eq!(again.claimed, 0, "a published event is not sent again");
 
     // Second product: publish, then "crash" before the claim commits (the transaction rolls back).
     let (_, created) = app
-        .graphql(Some(&seller), CREATE_PRODUCT, json!({"input": {"name": "Stove", "category": "outdoor"}}))
+        .graphql(
+            Some(&seller),
+            CREATE_PRODUCT,
+            json!({"input": {"name": "Stove", "category": "outdoor"}}),
+        )
         .await;
-    let stove: uuid::Uuid = created["data"]["createProduct"]["id"].as_str().unwrap().parse().unwrap();
+    let stove: uuid::Uuid = created["data"]["createProduct"]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     let claim = outbox::claim(&c.pool, 100).await.unwrap();
     assert_eq!(claim.events.len(), 1);
     let outcomes = c.publisher.publish(&claim.events).await;
     assert!(outcomes.iter().all(Result::is_ok));
     drop(claim);
     assert_eq!(outbox::pending_count(&c.pool).await.unwrap(), 1);
-    let redelivered = relay::relay_once(&c.pool, c.publisher.as_ref(), 100).await.unwrap();
+    let redelivered = relay::relay_once(&c.pool, c.publisher.as_ref(), 100)
+        .await
+        .unwrap();
     assert_eq!(redelivered.published, 1);
     assert_eq!(outbox::pending_count(&c.pool).await.unwrap(), 0);
     let stored = c.catalog.product(stove).await.unwrap().unwrap();
     assert_eq!((stored.name.as_str(), stored.version), ("Stove", 1));
 
     let (_, page) = app
-        .graphql(None, r#"{ products(filter: {category: "outdoor"}) { edges { node { name } } } }"#, json!({}))
+        .graphql(
+            None,
+            r#"{ products(filter: {category: "outdoor"}) { edges { node { name } } } }"#,
+            json!({}),
+        )
         .await;
     assert_eq!(
         page["data"]["products"]["edges"],
@@ -267,12 +316,24 @@ async fn projector_ignores_stale_and_duplicate_events() {
         )
     };
     use mercado::workers::projector::Projected;
-    assert_eq!(c.projector.project(&doc(2, "v2")).await.unwrap(), Projected::Applied);
-    assert_eq!(c.projector.project(&doc(1, "v1")).await.unwrap(), Projected::Stale);
-    assert_eq!(c.projector.project(&doc(2, "v2 again")).await.unwrap(), Projected::Stale);
+    assert_eq!(
+        c.projector.project(&doc(2, "v2")).await.unwrap(),
+        Projected::Applied
+    );
+    assert_eq!(
+        c.projector.project(&doc(1, "v1")).await.unwrap(),
+        Projected::Stale
+    );
+    assert_eq!(
+        c.projector.project(&doc(2, "v2 again")).await.unwrap(),
+        Projected::Stale
+    );
     let stored = c.catalog.product(id).await.unwrap().unwrap();
     assert_eq!((stored.name.as_str(), stored.version), ("v2", 2));
-    assert_eq!(c.projector.project(&doc(3, "v3")).await.unwrap(), Projected::Applied);
+    assert_eq!(
+        c.projector.project(&doc(3, "v3")).await.unwrap(),
+        Projected::Applied
+    );
     assert_eq!(c.catalog.product(id).await.unwrap().unwrap().name, "v3");
     app.stop().await;
     stack.cleanup().await;
@@ -286,11 +347,21 @@ async fn pages_are_full_ordered_and_cursors_are_checked() {
     let mut ids = Vec::new();
     for i in 0..5 {
         let (_, created) = app
-            .graphql(Some(&seller), CREATE_PRODUCT, json!({"input": {"name": format!("p{i}"), "category": "paged"}}))
+            .graphql(
+                Some(&seller),
+                CREATE_PRODUCT,
+                json!({"input": {"name": format!("p{i}"), "category": "paged"}}),
+            )
             .await;
-        ids.push(created["data"]["createProduct"]["id"].as_str().unwrap().to_string());
+        ids.push(
+            created["data"]["createProduct"]["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
     }
-    app.wait_for_product(ids.last().unwrap(), |p| !p.is_null()).await;
+    app.wait_for_product(ids.last().unwrap(), |p| !p.is_null())
+        .await;
     let q = "query($after: String) { products(filter: {category: \"paged\"}, first: 2, after: $after) { edges { node { name } cursor } pageInfo { hasNextPage endCursor } } }";
     let mut names = Vec::new();
     let mut sizes = Vec::new();
@@ -300,7 +371,11 @@ async fn pages_are_full_ordered_and_cursors_are_checked() {
         let conn = &body["data"]["products"];
         let edges = conn["edges"].as_array().unwrap();
         sizes.push(edges.len());
-        names.extend(edges.iter().map(|e| e["node"]["name"].as_str().unwrap().to_string()));
+        names.extend(
+            edges
+                .iter()
+                .map(|e| e["node"]["name"].as_str().unwrap().to_string()),
+        );
         if conn["pageInfo"]["hasNextPage"] != true {
             break;
         }
@@ -310,14 +385,26 @@ async fn pages_are_full_ordered_and_cursors_are_checked() {
     assert_eq!(names, ["p4", "p3", "p2", "p1", "p0"]);
 
     // A cursor from another listing, and garbage, are refused on `after`.
-    let (_, all) = app.graphql(None, "{ products(first: 1) { pageInfo { endCursor } } }", json!({})).await;
+    let (_, all) = app
+        .graphql(
+            None,
+            "{ products(first: 1) { pageInfo { endCursor } } }",
+            json!({}),
+        )
+        .await;
     let foreign = all["data"]["products"]["pageInfo"]["endCursor"].clone();
     for bad in [foreign, json!("garbage")] {
         let (_, body) = app.graphql(None, q, json!({"after": bad})).await;
         assert_eq!(error_code(&body), "BAD_USER_INPUT", "{body}");
         assert_eq!(body["errors"][0]["extensions"]["field"], "after");
     }
-    let (_, too_many) = app.graphql(None, "{ products(first: 101) { edges { cursor } } }", json!({})).await;
+    let (_, too_many) = app
+        .graphql(
+            None,
+            "{ products(first: 101) { edges { cursor } } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(too_many["errors"][0]["extensions"]["field"], "first");
     app.stop().await;
     stack.cleanup().await;
@@ -328,19 +415,28 @@ async fn get_queries_accept_operation_name_and_refuse_mutations() {
     let stack = Stack::new(BusKind::Inprocess).await;
     let app = stack.start().await;
     let get = |params: Vec<(&'static str, &'static str)>| {
-        app.http.get(format!("{}/graphql", app.base)).query(&params).send()
+        app.http
+            .get(format!("{}/graphql", app.base))
+            .query(&params)
+            .send()
     };
     let resp = get(vec![
-        ("query", "query A { a: __typename } query B { b: __typename }"),
+        (
+            "query",
+            "query A { a: __typename } query B { b: __typename }",
+        ),
         ("operationName", "B"),
     ])
     .await
     .unwrap();
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["data"], json!({"b": "Query"}));
-    let resp = get(vec![("query", "mutation { createProduct(input: {name: \"x\", category: \"y\"}) { id } }")])
-        .await
-        .unwrap();
+    let resp = get(vec![(
+        "query",
+        "mutation { createProduct(input: {name: \"x\", category: \"y\"}) { id } }",
+    )])
+    .await
+    .unwrap();
     assert_eq!(resp.status(), 405);
     app.stop().await;
     stack.cleanup().await;
@@ -350,18 +446,33 @@ async fn get_queries_accept_operation_name_and_refuse_mutations() {
 async fn readiness_names_the_dependency_that_does_not_answer() {
     let stack = Stack::new(BusKind::Inprocess).await;
     let app = stack.start().await;
-    let ready = app.http.get(format!("{}/readyz", app.base)).send().await.unwrap();
+    let ready = app
+        .http
+        .get(format!("{}/readyz", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ready.status(), 200);
     app.stop().await;
 
     let mut config = stack.config.clone();
     config.aws.catalog_table = "no-such-table".into();
     let app = stack.start_with(config).await;
-    let resp = app.http.get(format!("{}/readyz", app.base)).send().await.unwrap();
+    let resp = app
+        .http
+        .get(format!("{}/readyz", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 503);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["failing"], json!(["dynamodb"]), "{body}");
-    let health = app.http.get(format!("{}/healthz", app.base)).send().await.unwrap();
+    let health = app
+        .http
+        .get(format!("{}/healthz", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200);
     app.stop().await;
     stack.cleanup().await;

@@ -1,5 +1,7 @@
 //! GraphQL over WebSocket (graphql-transport-ws) on `/graphql`.
 
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test here
+
 mod common;
 
 use common::Stack;
@@ -8,7 +10,8 @@ use mercado::config::BusKind;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn connect(base: &str) -> Socket {
     let mut request = format!("{}/graphql", base.replace("http://", "ws://"))
@@ -47,7 +50,9 @@ async fn transport_ws_handshake_and_a_subscription_to_completion() {
     let app = stack.start().await;
     let mut socket = connect(&app.base).await;
     socket
-        .send(Message::text(json!({"type": "connection_init", "payload": {}}).to_string()))
+        .send(Message::text(
+            json!({"type": "connection_init", "payload": {}}).to_string(),
+        ))
         .await
         .unwrap();
     assert_eq!(next_json(&mut socket).await["type"], "connection_ack");
@@ -63,7 +68,10 @@ async fn transport_ws_handshake_and_a_subscription_to_completion() {
     assert_eq!(first["payload"]["data"]["heartbeat"]["seq"], 1);
     let second = next_json(&mut socket).await;
     assert_eq!(second["payload"]["data"]["heartbeat"]["seq"], 2);
-    assert_eq!(next_json(&mut socket).await, json!({"id": "1", "type": "complete"}));
+    assert_eq!(
+        next_json(&mut socket).await,
+        json!({"id": "1", "type": "complete"})
+    );
     app.stop().await;
     stack.cleanup().await;
 }
@@ -75,12 +83,16 @@ async fn a_bad_token_in_connection_init_closes_the_socket() {
     let mut socket = connect(&app.base).await;
     socket
         .send(Message::text(
-            json!({"type": "connection_init", "payload": {"Authorization": "Bearer forged"}}).to_string(),
+            json!({"type": "connection_init", "payload": {"Authorization": "Bearer forged"}})
+                .to_string(),
         ))
         .await
         .unwrap();
     let reply = next_json(&mut socket).await;
-    assert!(reply.get("closed").is_some(), "expected a close, got {reply}");
+    assert!(
+        reply.get("closed").is_some(),
+        "expected a close, got {reply}"
+    );
     app.stop().await;
     stack.cleanup().await;
 }

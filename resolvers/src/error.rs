@@ -112,7 +112,9 @@ pub fn into_gql(err: ApiError) -> async_graphql::Error {
 /// `violations` lists every `{field, message}` so a form can mark them all at once.
 pub fn violations_into_gql(errors: Vec<ApiError>) -> async_graphql::Error {
     let Some(first) = errors.first() else {
-        return into_gql(ApiError::Internal("validation failed without a reason".into()));
+        return into_gql(ApiError::Internal(
+            "validation failed without a reason".into(),
+        ));
     };
     let mut err = first.extend();
     let list: Vec<async_graphql::Value> = errors

@@ -48,17 +48,25 @@ const MAX_COMPLEXITY: usize = 2_000;
 
 /// Builds the schema the server executes, with the ports in its context data.
 pub fn build_schema(ports: Ports) -> MercadoSchema {
-    Schema::build(Query::default(), Mutation::default(), Subscription::default())
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
-        .data(ports.inventory)
-        .data(ports.catalog)
-        .finish()
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
+    .limit_depth(MAX_DEPTH)
+    .limit_complexity(MAX_COMPLEXITY)
+    .data(ports.inventory)
+    .data(ports.catalog)
+    .finish()
 }
 
 /// The schema's SDL, as committed in `schema/mercado.graphql`.
 pub fn sdl() -> String {
-    Schema::build(Query::default(), Mutation::default(), Subscription::default())
-        .finish()
-        .sdl()
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
+    .finish()
+    .sdl()
 }

@@ -45,7 +45,10 @@ impl LocalIssuer {
             }
         };
         let pair = Ed25519KeyPair::from_pkcs8(&der).map_err(|e| {
-            StartupError::Auth(format!("{} is not an Ed25519 PKCS#8 key: {e}", path.display()))
+            StartupError::Auth(format!(
+                "{} is not an Ed25519 PKCS#8 key: {e}",
+                path.display()
+            ))
         })?;
         let public_key = pair.public_key().as_ref().to_vec();
         let fingerprint = digest::digest(&digest::SHA256, &public_key);

@@ -12,8 +12,8 @@ use jsonwebtoken::{
     Algorithm, DecodingKey, Validation,
     jwk::{Jwk, JwkSet},
 };
-use mercado_resolvers::{Role, Viewer};
 pub use local_issuer::LocalIssuer;
+use mercado_resolvers::{Role, Viewer};
 use tokio::sync::RwLock;
 
 use crate::{
@@ -146,7 +146,9 @@ impl TokenVerifier {
             .ok_or_else(|| AuthError::Malformed("no kid in header".into()))?;
         let (key, alg) = self.key(&kid).await?;
         if alg != header.alg {
-            return Err(AuthError::Invalid("algorithm does not match the key".into()));
+            return Err(AuthError::Invalid(
+                "algorithm does not match the key".into(),
+            ));
         }
         let mut validation = Validation::new(alg);
         validation.leeway = LEEWAY_SECONDS;

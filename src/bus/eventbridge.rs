@@ -116,8 +116,7 @@ impl Publisher for EventBridgePublisher {
                     continue;
                 }
             };
-            if chunk.len() == PUT_EVENTS_MAX_ENTRIES || chunk_bytes + size > PUT_EVENTS_MAX_BYTES
-            {
+            if chunk.len() == PUT_EVENTS_MAX_ENTRIES || chunk_bytes + size > PUT_EVENTS_MAX_BYTES {
                 self.put_chunk(std::mem::take(&mut chunk), &mut outcomes)
                     .await;
                 chunk_bytes = 0;
@@ -156,7 +155,9 @@ pub async fn provision_event_route(
         .rsplit('/')
         .next()
         .filter(|n| !n.is_empty())
-        .ok_or_else(|| StartupError::Config(format!("MERCADO_QUEUE_URL: no queue name in {queue_url}")))?;
+        .ok_or_else(|| {
+            StartupError::Config(format!("MERCADO_QUEUE_URL: no queue name in {queue_url}"))
+        })?;
 
     match events.create_event_bus().name(bus_name).send().await {
         Ok(_) => {}
@@ -209,7 +210,10 @@ pub async fn provision_event_route(
     });
     sqs.set_queue_attributes()
         .queue_url(&url)
-        .attributes(aws_sdk_sqs::types::QueueAttributeName::Policy, policy.to_string())
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::Policy,
+            policy.to_string(),
+        )
         .send()
         .await
         .map_err(|e| aws("queue policy", DisplayErrorContext(&e).to_string()))?;

@@ -67,10 +67,7 @@ impl DynamoCatalog {
             .condition_expression("attribute_not_exists(#id) OR #version < :version")
             .expression_attribute_names("#id", ATTR_ID)
             .expression_attribute_names("#version", ATTR_VERSION)
-            .expression_attribute_values(
-                ":version",
-                AttributeValue::N(product.version.to_string()),
-            )
+            .expression_attribute_values(":version", AttributeValue::N(product.version.to_string()))
             .send()
             .await;
         match result {
@@ -134,7 +131,9 @@ impl CatalogReader for DynamoCatalog {
             .key(ATTR_ID, AttributeValue::S(id.to_string()))
             .send()
             .await
-            .map_err(|e| StoreError::Unavailable(format!("dynamodb get: {}", DisplayErrorContext(&e))))?;
+            .map_err(|e| {
+                StoreError::Unavailable(format!("dynamodb get: {}", DisplayErrorContext(&e)))
+            })?;
         match out.item() {
             Some(item) => decode_item(item),
             None => Ok(None),
@@ -151,7 +150,10 @@ impl CatalogReader for DynamoCatalog {
                 let c = Cursor::decode(raw, index, &partition)?;
                 Some(HashMap::from([
                     (ATTR_ID.to_string(), AttributeValue::S(c.id)),
-                    (partition_attr.to_string(), AttributeValue::S(partition.clone())),
+                    (
+                        partition_attr.to_string(),
+                        AttributeValue::S(partition.clone()),
+                    ),
                     (ATTR_LISTED_SORT.to_string(), AttributeValue::S(c.sort)),
                 ]))
             }

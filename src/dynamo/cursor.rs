@@ -60,14 +60,20 @@ mod tests {
     #[test]
     fn round_trips() {
         let c = cursor();
-        assert_eq!(Cursor::decode(&c.encode(), "by_category", "books").ok(), Some(c));
+        assert_eq!(
+            Cursor::decode(&c.encode(), "by_category", "books").ok(),
+            Some(c)
+        );
     }
 
     #[test]
     fn garbage_and_foreign_cursors_name_after() {
         for (raw, message) in [
             ("%%%".to_string(), "is not a cursor from this API"),
-            (URL_SAFE_NO_PAD.encode(b"{}"), "is not a cursor from this API"),
+            (
+                URL_SAFE_NO_PAD.encode(b"{}"),
+                "is not a cursor from this API",
+            ),
             (cursor().encode(), "belongs to another listing"),
         ] {
             match Cursor::decode(&raw, "by_category", "music") {

@@ -8,7 +8,10 @@
 use async_graphql::{
     BatchRequest, Data, Request, Variables,
     http::ALL_WEBSOCKET_PROTOCOLS,
-    parser::{parse_query, types::{DocumentOperations, OperationType}},
+    parser::{
+        parse_query,
+        types::{DocumentOperations, OperationType},
+    },
 };
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::{
@@ -30,7 +33,10 @@ fn error_response(status: StatusCode, code: &str, message: impl Into<String>) ->
     (status, Json(body)).into_response()
 }
 
-async fn viewer_or_error(state: &AppState, headers: &HeaderMap) -> Result<Option<Viewer>, Response> {
+async fn viewer_or_error(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<Viewer>, Response> {
     bearer_viewer(headers, &state.verifier)
         .await
         .map_err(|e| error_response(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", e.to_string()))
@@ -87,10 +93,18 @@ pub async fn get(State(state): State<AppState>, request: HttpRequest<Body>) -> R
     let Ok(Query(params)) =
         Query::<HashMap<String, String>>::from_request_parts(&mut parts, &state).await
     else {
-        return error_response(StatusCode::BAD_REQUEST, "BAD_REQUEST", "malformed query string");
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            "malformed query string",
+        );
     };
     let Some(query) = params.get("query") else {
-        return error_response(StatusCode::BAD_REQUEST, "BAD_REQUEST", "`query` is required");
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            "`query` is required",
+        );
     };
     let operation_name = params
         .get("operationName")
@@ -132,9 +146,9 @@ fn is_mutation(query: &str, operation_name: Option<&str>) -> bool {
         (DocumentOperations::Multiple(ops), Some(name)) => ops
             .get(name)
             .is_some_and(|op| op.node.ty == OperationType::Mutation),
-        (DocumentOperations::Multiple(ops), None) => ops
-            .values()
-            .any(|op| op.node.ty == OperationType::Mutation),
+        (DocumentOperations::Multiple(ops), None) => {
+            ops.values().any(|op| op.node.ty == OperationType::Mutation)
+        }
     }
 }
 
@@ -174,7 +188,12 @@ fn connection_token(payload: &serde_json::Value) -> Option<String> {
     let raw = ["Authorization", "authorization", "token"]
         .iter()
         .find_map(|k| payload.get(*k).and_then(|v| v.as_str()))?;
-    Some(raw.strip_prefix("Bearer ").unwrap_or(raw).trim().to_string())
+    Some(
+        raw.strip_prefix("Bearer ")
+            .unwrap_or(raw)
+            .trim()
+            .to_string(),
+    )
 }
 
 #[cfg(test)]

@@ -37,11 +37,8 @@ impl Readiness {
                 None => Ok(()),
             }
         };
-        let (postgres, dynamodb, bus) = tokio::join!(
-            timed(postgres),
-            timed(c.catalog.ping()),
-            timed(bus)
-        );
+        let (postgres, dynamodb, bus) =
+            tokio::join!(timed(postgres), timed(c.catalog.ping()), timed(bus));
         vec![("postgres", postgres), ("dynamodb", dynamodb), ("bus", bus)]
     }
 }
@@ -65,10 +62,18 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
         .collect();
     let checks: serde_json::Map<String, serde_json::Value> = results
         .into_iter()
-        .map(|(name, r)| (name.to_string(), json!(r.err().unwrap_or_else(|| "ok".into()))))
+        .map(|(name, r)| {
+            (
+                name.to_string(),
+                json!(r.err().unwrap_or_else(|| "ok".into())),
+            )
+        })
         .collect();
     if failing.is_empty() {
-        (StatusCode::OK, Json(json!({"status": "ready", "checks": checks})))
+        (
+            StatusCode::OK,
+            Json(json!({"status": "ready", "checks": checks})),
+        )
     } else {
         for name in &failing {
             tracing::warn!(dependency = name, detail = %checks[*name], "not ready");

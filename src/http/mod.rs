@@ -82,7 +82,10 @@ async fn bearer_viewer(
 /// The local issuer's public keys, so other services (and tests) can verify its tokens.
 async fn jwks(axum::extract::State(state): axum::extract::State<AppState>) -> impl IntoResponse {
     match state.verifier.local_issuer() {
-        Some(issuer) => (StatusCode::OK, Json(serde_json::to_value(issuer.jwks()).unwrap_or_default()))
+        Some(issuer) => (
+            StatusCode::OK,
+            Json(serde_json::to_value(issuer.jwks()).unwrap_or_default()),
+        )
             .into_response(),
         None => StatusCode::NOT_FOUND.into_response(),
     }

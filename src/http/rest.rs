@@ -109,7 +109,12 @@ pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Byt
     let value: serde_json::Value = match serde_json::from_slice(&body) {
         Ok(v @ serde_json::Value::Object(_)) => v,
         Ok(_) => return fail(vec![ApiError::bad_input("body", "must be a JSON object")]),
-        Err(e) => return fail(vec![ApiError::bad_input("body", format!("is not JSON: {e}"))]),
+        Err(e) => {
+            return fail(vec![ApiError::bad_input(
+                "body",
+                format!("is not JSON: {e}"),
+            )]);
+        }
     };
     let name = match value.get("name") {
         Some(serde_json::Value::String(s)) => s.as_str(),
@@ -132,7 +137,11 @@ pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Byt
 
 /// The seller id to act as. A token, when present, must be valid (and hold `role` if one is
 /// required); without one, the endpoints stay open unless MERCADO_REST_REQUIRE_TOKEN is set.
-async fn caller(state: &AppState, headers: &HeaderMap, role: Option<Role>) -> Result<String, Response> {
+async fn caller(
+    state: &AppState,
+    headers: &HeaderMap,
+    role: Option<Role>,
+) -> Result<String, Response> {
     let viewer = bearer_viewer(headers, &state.verifier)
         .await
         .map_err(|e| fail(vec![ApiError::Unauthenticated(e.to_string())]))?;

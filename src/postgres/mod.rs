@@ -6,8 +6,8 @@ pub mod outbox;
 
 use std::time::Duration;
 
-use mercado_resolvers::StoreError;
 pub use inventory::PgInventory;
+use mercado_resolvers::StoreError;
 use sqlx::{PgPool, postgres::PgPoolOptions};
 
 use crate::{StartupError, config::DatabaseConfig};

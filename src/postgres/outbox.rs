@@ -86,13 +86,11 @@ impl Claim {
             .await?;
         }
         for (id, error) in failed {
-            sqlx::query(
-                "UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1",
-            )
-            .bind(id)
-            .bind(error)
-            .execute(&mut *self.tx)
-            .await?;
+            sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1")
+                .bind(id)
+                .bind(error)
+                .execute(&mut *self.tx)
+                .await?;
         }
         self.tx.commit().await
     }

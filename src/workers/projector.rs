@@ -42,12 +42,13 @@ impl Projector {
     pub async fn project(&self, event: &EventEnvelope) -> Result<Projected, ProjectError> {
         let outcome = match event.event_type.as_str() {
             PRODUCT_UPSERTED => {
-                let product: Product = serde_json::from_value(event.payload.clone()).map_err(
-                    |e| ProjectError::Malformed {
-                        id: event.id,
-                        reason: e.to_string(),
-                    },
-                )?;
+                let product: Product =
+                    serde_json::from_value(event.payload.clone()).map_err(|e| {
+                        ProjectError::Malformed {
+                            id: event.id,
+                            reason: e.to_string(),
+                        }
+                    })?;
                 if product.id != event.aggregate_id || product.version != event.version {
                     return Err(ProjectError::Malformed {
                         id: event.id,

@@ -58,7 +58,10 @@ impl Stack {
             .await
             .unwrap();
         let database_url = with_database(&admin_url, &database);
-        let queue_url = format!("{}/123456789012/mercado-test-{id}", endpoint.trim_end_matches('/'));
+        let queue_url = format!(
+            "{}/123456789012/mercado-test-{id}",
+            endpoint.trim_end_matches('/')
+        );
         let data_dir = std::env::temp_dir().join(format!("mercado-test-{id}"));
         let config = ServeConfig {
             listen_addr: "127.0.0.1:0".parse().unwrap(),
@@ -148,7 +151,10 @@ impl Stack {
     }
 
     pub async fn count(&self, sql: &'static str) -> i64 {
-        sqlx::query_scalar(sql).fetch_one(&mut self.pg().await).await.unwrap()
+        sqlx::query_scalar(sql)
+            .fetch_one(&mut self.pg().await)
+            .await
+            .unwrap()
     }
 
     /// Drops the database and the local key dir (the AWS server is per test run).
@@ -172,7 +178,12 @@ pub struct App {
 
 impl App {
     /// POSTs a GraphQL request; returns (HTTP status, body).
-    pub async fn graphql(&self, token: Option<&str>, query: &str, variables: Value) -> (u16, Value) {
+    pub async fn graphql(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> (u16, Value) {
         let mut req = self
             .http
             .post(format!("{}/graphql", self.base))
@@ -215,8 +226,9 @@ impl App {
 
 /// The `extensions.code` of the first error.
 pub fn error_code(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["code"].as_str().unwrap_or("<none>")
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or("<none>")
 }
 
-pub const CREATE_PRODUCT: &str =
-    "mutation($input: CreateProductInput!) { createProduct(input: $input) { id name category sellerId version info } }";
+pub const CREATE_PRODUCT: &str = "mutation($input: CreateProductInput!) { createProduct(input: $input) { id name category sellerId version info } }";

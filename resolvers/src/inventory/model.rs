@@ -157,15 +157,20 @@ mod tests {
 
     #[test]
     fn explicit_category_wins_and_is_mirrored_into_info() {
-        let p = validate_new_product("input", "Mug", Some("kitchen"), Some(json!({"colour": "red"})))
-            .expect("valid");
+        let p = validate_new_product(
+            "input",
+            "Mug",
+            Some("kitchen"),
+            Some(json!({"colour": "red"})),
+        )
+        .expect("valid");
         assert_eq!(p.info, json!({"colour": "red", "category": "kitchen"}));
     }
 
     #[test]
     fn every_violation_names_its_field() {
-        let errs = validate_new_product("input", "  ", None, Some(json!([1, 2])))
-            .expect_err("invalid");
+        let errs =
+            validate_new_product("input", "  ", None, Some(json!([1, 2]))).expect_err("invalid");
         let fields: Vec<_> = errs.iter().filter_map(|e| e.field()).collect();
         assert_eq!(fields, ["input.name", "input.info", "input.category"]);
     }

@@ -48,4 +48,3 @@ impl InventoryMutation {
             .map_err(|e| into_gql(e.into()))
     }
 }
-
