@@ -136,6 +136,10 @@ async function main() {
       query,
     );
     if (actual !== query) throw new StepFailure(`editor holds ${JSON.stringify(actual)} instead of the query`);
+    // GraphiQL re-parses the edit asynchronously and picks HTTP or WebSocket
+    // from the parsed operation; clicking at once would use the stale parse
+    // (a subscription would then be POSTed). A short pause lets it catch up.
+    await page.waitForTimeout(250);
     checkProblems();
     log(`query set to ${JSON.stringify(query)}`);
 
