@@ -32,15 +32,25 @@ async fn measure(bus: BusKind) -> Vec<Duration> {
             )
             .await;
         let committed = Instant::now();
-        let id = created["data"]["createProduct"]["id"].as_str().unwrap().to_string();
+        let id = created["data"]["createProduct"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
         loop {
             let (_, body) = app
-                .graphql(None, "query($id: ID!) { product(id: $id) { id } }", json!({"id": id}))
+                .graphql(
+                    None,
+                    "query($id: ID!) { product(id: $id) { id } }",
+                    json!({"id": id}),
+                )
                 .await;
             if !body["data"]["product"].is_null() {
                 break;
             }
-            assert!(committed.elapsed() < Duration::from_secs(30), "product {id} never appeared");
+            assert!(
+                committed.elapsed() < Duration::from_secs(30),
+                "product {id} never appeared"
+            );
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
         lags.push(committed.elapsed());

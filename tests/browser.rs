@@ -12,7 +12,9 @@ use mercado::config::BusKind;
 #[tokio::test]
 async fn graphiql_runs_a_query_with_only_localhost_reachable() {
     if std::env::var("MERCADO_TEST_BROWSER").as_deref() != Ok("1") {
-        eprintln!("skipped: set MERCADO_TEST_BROWSER=1 (scripts/test does) to run the browser test");
+        eprintln!(
+            "skipped: set MERCADO_TEST_BROWSER=1 (scripts/test does) to run the browser test"
+        );
         return;
     }
     let stack = Stack::new(BusKind::Inprocess).await;
@@ -21,7 +23,10 @@ async fn graphiql_runs_a_query_with_only_localhost_reachable() {
     let output = tokio::process::Command::new("node")
         .arg(script)
         .arg(&app.base)
-        .env("GRAPHIQL_QUERY", "{ products(first: 1) { pageInfo { hasNextPage } } }")
+        .env(
+            "GRAPHIQL_QUERY",
+            "{ products(first: 1) { pageInfo { hasNextPage } } }",
+        )
         .env("GRAPHIQL_EXPECT", "hasNextPage")
         .output()
         .await
