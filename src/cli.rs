@@ -29,9 +29,16 @@ enum Command {
     Serve(Box<ServeConfig>),
     /// Apply pending PostgreSQL migrations, then exit.
     Migrate(DatabaseConfig),
-    /// Create the DynamoDB table and, with MERCADO_QUEUE_URL, the EventBridge bus, the SQS queue
-    /// and the rule between them. Idempotent.
-    Provision(AwsConfig),
+    /// Create the DynamoDB tables; with MERCADO_QUEUE_URL, the EventBridge bus, the SQS queue
+    /// and the rule between them; with MERCADO_COGNITO_POOL_NAME, a Cognito user pool, its app
+    /// client and the role groups (printing the ids to export). Idempotent.
+    Provision {
+        #[command(flatten)]
+        aws: AwsConfig,
+        /// Name of the Cognito user pool to find or create.
+        #[arg(long, env = "MERCADO_COGNITO_POOL_NAME", value_name = "MERCADO_COGNITO_POOL_NAME")]
+        cognito_pool_name: Option<String>,
+    },
     /// Insert a few demo products (only into a store that has none of them yet).
     SeedDemo(DatabaseConfig),
     /// Print a bearer token signed by the local issuer (MERCADO_AUTH=local).
@@ -99,7 +106,10 @@ async fn execute(command: Command) -> Result<(), StartupError> {
             println!("migrations applied");
             Ok(())
         }
-        Command::Provision(aws) => provision(&aws).await,
+        Command::Provision {
+            aws,
+            cognito_pool_name,
+        } => provision(&aws, cognito_pool_name.as_deref()).await,
         Command::SeedDemo(db) => {
             let pool = crate::postgres::connect(&db).await?;
             crate::postgres::migrate(&pool).await?;
@@ -128,18 +138,23 @@ async fn execute(command: Command) -> Result<(), StartupError> {
     }
 }
 
-async fn provision(aws: &AwsConfig) -> Result<(), StartupError> {
+async fn provision(aws: &AwsConfig, cognito_pool_name: Option<&str>) -> Result<(), StartupError> {
     let sdk = crate::aws::load().await;
-    let created = crate::dynamo::provision_catalog_table(
-        &aws_sdk_dynamodb::Client::new(&sdk),
-        &aws.catalog_table,
-    )
-    .await?;
-    println!(
-        "dynamodb table {}: {}",
-        aws.catalog_table,
-        if created { "created" } else { "exists" }
-    );
+    let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
+    let state = |created: bool| if created { "created" } else { "exists" };
+    let created = crate::dynamo::provision_catalog_table(&dynamo, &aws.catalog_table).await?;
+    println!("dynamodb table {}: {}", aws.catalog_table, state(created));
+    let created = crate::dynamo::provision_profiles_table(&dynamo, &aws.profiles_table).await?;
+    println!("dynamodb table {}: {}", aws.profiles_table, state(created));
+    if let Some(name) = cognito_pool_name {
+        let (pool, client) = crate::auth::provision_cognito(
+            &aws_sdk_cognitoidentityprovider::Client::new(&sdk),
+            name,
+        )
+        .await?;
+        println!("MERCADO_COGNITO_USER_POOL_ID={pool}");
+        println!("MERCADO_COGNITO_CLIENT_ID={client}");
+    }
     if let Some(queue_url) = &aws.queue_url {
         let arn = crate::bus::provision_event_route(
             &aws_sdk_eventbridge::Client::new(&sdk),

@@ -11,8 +11,8 @@ use crate::{
     auth::TokenVerifier,
     bus::{EventBridgePublisher, InProcessPublisher, Publisher},
     config::{BusKind, ServeConfig},
-    dynamo::DynamoCatalog,
-    postgres::{self, PgInventory},
+    dynamo::{DynamoCatalog, DynamoProfiles},
+    postgres::{self, PgInventory, PgSignInThrottle},
     workers::{projector::Projector, sqs_consumer::SqsConsumer},
 };
 
@@ -25,6 +25,9 @@ pub struct Components {
     pub consumer: Option<Arc<SqsConsumer>>,
     pub verifier: Arc<TokenVerifier>,
     pub inventory: Arc<PgInventory>,
+    pub profiles: Arc<DynamoProfiles>,
+    pub identity: Arc<dyn mercado_resolvers::auth::IdentityProvider>,
+    pub throttle: Arc<PgSignInThrottle>,
 }
 
 impl Components {
@@ -57,8 +60,14 @@ impl Components {
                 )
             }
         };
-        let verifier = Arc::new(TokenVerifier::from_config(&config.auth).await?);
+        let verifier = Arc::new(TokenVerifier::from_config(&config.auth, &aws).await?);
+        let identity = crate::auth::identity_provider(&config.auth, &aws, &pool, &verifier);
         let inventory = Arc::new(PgInventory::new(pool.clone()));
+        let profiles = Arc::new(DynamoProfiles::new(
+            aws_sdk_dynamodb::Client::new(&aws),
+            &config.aws.profiles_table,
+        ));
+        let throttle = Arc::new(PgSignInThrottle::new(pool.clone()));
         Ok(Self {
             pool,
             catalog,
@@ -67,6 +76,9 @@ impl Components {
             consumer,
             verifier,
             inventory,
+            profiles,
+            identity,
+            throttle,
         })
     }
 
@@ -74,6 +86,9 @@ impl Components {
         mercado_resolvers::build_schema(Ports {
             inventory: self.inventory.clone(),
             catalog: Arc::new(self.catalog.clone()),
+            identity: self.identity.clone(),
+            throttle: self.throttle.clone(),
+            profiles: self.profiles.clone(),
         })
     }
 }

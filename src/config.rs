@@ -17,13 +17,16 @@ pub enum BusKind {
     Eventbridge,
 }
 
-/// How bearer tokens are verified.
+/// Which identity provider signs users up and in, and whose tokens are trusted.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AuthMode {
-    /// An embedded issuer: a signing key generated on first start and kept in the data dir.
+    /// The embedded provider: users in PostgreSQL, tokens signed by a key generated on first
+    /// start and kept in the data dir.
     Local,
-    /// Any issuer publishing a JWKS (a URL or a file).
-    Jwks,
+    /// Amazon Cognito user pool (sign-up, activation, sign-in, refresh, groups as roles).
+    Cognito,
+    /// Any OIDC issuer (Zitadel, Keycloak…): verification only, by its JWKS.
+    Oidc,
 }
 
 #[derive(Args, Clone, Debug)]
@@ -59,6 +62,14 @@ pub struct AwsConfig {
         default_value = "mercado-events"
     )]
     pub event_bus_name: String,
+    /// DynamoDB table of user profiles.
+    #[arg(
+        long,
+        env = "MERCADO_PROFILES_TABLE",
+        value_name = "MERCADO_PROFILES_TABLE",
+        default_value = "mercado-profiles"
+    )]
+    pub profiles_table: String,
     /// SQS queue the projector consumes (bus `eventbridge`); `provision` creates it under the
     /// name in the URL's last segment.
     #[arg(long, env = "MERCADO_QUEUE_URL", value_name = "MERCADO_QUEUE_URL")]
@@ -67,10 +78,11 @@ pub struct AwsConfig {
 
 #[derive(Args, Clone, Debug)]
 pub struct AuthConfig {
-    /// Token verification: `local` (embedded issuer) or `jwks`.
+    /// Identity provider: `local`, `cognito` or `oidc`.
     #[arg(long, env = "MERCADO_AUTH", value_name = "MERCADO_AUTH", value_enum, default_value_t = AuthMode::Local)]
     pub auth: AuthMode,
-    /// Expected `iss` claim (and the issuer the local mode signs as).
+    /// Expected `iss` claim (and the issuer the local mode signs as). Derived from the pool
+    /// with `cognito`.
     #[arg(
         long,
         env = "MERCADO_JWT_ISSUER",
@@ -78,7 +90,7 @@ pub struct AuthConfig {
         default_value = "mercado-local"
     )]
     pub jwt_issuer: String,
-    /// Expected `aud` claim.
+    /// Expected `aud` (or Cognito `client_id`) claim. The app client id with `cognito`.
     #[arg(
         long,
         env = "MERCADO_JWT_AUDIENCE",
@@ -86,7 +98,8 @@ pub struct AuthConfig {
         default_value = "mercado"
     )]
     pub jwt_audience: String,
-    /// Claim holding the roles (an array, or a space-separated string).
+    /// Claim holding the roles (an array, or a space-separated string); `cognito:groups`
+    /// with `cognito`.
     #[arg(
         long,
         env = "MERCADO_JWT_ROLES_CLAIM",
@@ -94,12 +107,27 @@ pub struct AuthConfig {
         default_value = "roles"
     )]
     pub jwt_roles_claim: String,
-    /// JWKS URL (mode `jwks`); refetched when a token names an unknown key.
+    /// JWKS URL (`oidc`, or to override Cognito's); refetched when a token names an unknown
+    /// key.
     #[arg(long, env = "MERCADO_JWKS_URL", value_name = "MERCADO_JWKS_URL")]
     pub jwks_url: Option<String>,
-    /// JWKS file (mode `jwks`), instead of a URL.
+    /// JWKS file (`oidc`), instead of a URL.
     #[arg(long, env = "MERCADO_JWKS_FILE", value_name = "MERCADO_JWKS_FILE")]
     pub jwks_file: Option<PathBuf>,
+    /// Cognito user pool id (`cognito`); `provision` creates a pool and prints it.
+    #[arg(long, env = "MERCADO_COGNITO_USER_POOL_ID", value_name = "MERCADO_COGNITO_USER_POOL_ID")]
+    pub cognito_user_pool_id: Option<String>,
+    /// Cognito app client id (`cognito`): a public client allowing USER_PASSWORD_AUTH.
+    #[arg(long, env = "MERCADO_COGNITO_CLIENT_ID", value_name = "MERCADO_COGNITO_CLIENT_ID")]
+    pub cognito_client_id: Option<String>,
+    /// Lifetime of access tokens the local provider issues, in seconds.
+    #[arg(
+        long,
+        env = "MERCADO_ACCESS_TOKEN_TTL_SECONDS",
+        value_name = "MERCADO_ACCESS_TOKEN_TTL_SECONDS",
+        default_value_t = 900
+    )]
+    pub access_token_ttl_seconds: i64,
     /// Directory for local state: the local mode's signing key.
     #[arg(
         long,
@@ -192,11 +220,25 @@ impl ServeConfig {
 
 impl AuthConfig {
     pub fn validate(&self) -> Result<(), StartupError> {
-        if self.auth == AuthMode::Jwks && self.jwks_url.is_none() && self.jwks_file.is_none() {
-            return Err(StartupError::Config(
-                "MERCADO_JWKS_URL: required (or MERCADO_JWKS_FILE) when MERCADO_AUTH=jwks".into(),
-            ));
+        match self.auth {
+            AuthMode::Oidc if self.jwks_url.is_none() && self.jwks_file.is_none() => {
+                Err(StartupError::Config(
+                    "MERCADO_JWKS_URL: required (or MERCADO_JWKS_FILE) when MERCADO_AUTH=oidc"
+                        .into(),
+                ))
+            }
+            AuthMode::Cognito if self.cognito_user_pool_id.is_none() => Err(StartupError::Config(
+                "MERCADO_COGNITO_USER_POOL_ID: required when MERCADO_AUTH=cognito".into(),
+            )),
+            AuthMode::Cognito if self.cognito_client_id.is_none() => Err(StartupError::Config(
+                "MERCADO_COGNITO_CLIENT_ID: required when MERCADO_AUTH=cognito".into(),
+            )),
+            _ if !(60..=86_400).contains(&self.access_token_ttl_seconds) => {
+                Err(StartupError::Config(
+                    "MERCADO_ACCESS_TOKEN_TTL_SECONDS: must be between 60 and 86400".into(),
+                ))
+            }
+            _ => Ok(()),
         }
-        Ok(())
     }
 }

@@ -42,7 +42,10 @@ impl Server {
         let app = http::router(AppState::new(&components, &config));
         let mut http_rx = rx.clone();
         tasks.push(tokio::spawn(async move {
-            let served = axum::serve(listener, app)
+            let served = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
                 .with_graceful_shutdown(async move { workers::stopped(&mut http_rx).await })
                 .await;
             if let Err(e) = served {

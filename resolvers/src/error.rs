@@ -20,6 +20,12 @@ pub enum ApiError {
     /// A write lost a race (e.g. a stale `expectedVersion`).
     #[error("{0}")]
     Conflict(String),
+    /// Too many attempts (sign-in throttling); retry after `retry_after_seconds`.
+    #[error("too many attempts: retry in {retry_after_seconds} s")]
+    TooManyRequests { retry_after_seconds: i64 },
+    /// The configured provider cannot do this (e.g. sign-up with an external OIDC issuer).
+    #[error("{0}")]
+    NotSupported(String),
     /// A dependency (database, read model, bus) did not answer.
     #[error("service unavailable: {0}")]
     Unavailable(String),
@@ -44,6 +50,8 @@ impl ApiError {
             Self::Forbidden(_) => "FORBIDDEN",
             Self::NotFound(_) => "NOT_FOUND",
             Self::Conflict(_) => "CONFLICT",
+            Self::TooManyRequests { .. } => "TOO_MANY_REQUESTS",
+            Self::NotSupported(_) => "NOT_SUPPORTED",
             Self::Unavailable(_) => "UNAVAILABLE",
             Self::Internal(_) => "INTERNAL",
         }
@@ -67,6 +75,12 @@ impl ErrorExtensions for ApiError {
             ext.set("code", self.code());
             if let Some(field) = self.field() {
                 ext.set("field", field);
+            }
+            if let Self::TooManyRequests {
+                retry_after_seconds,
+            } = self
+            {
+                ext.set("retryAfterSeconds", *retry_after_seconds);
             }
         })
     }

@@ -2,17 +2,19 @@
 //! domain types and rules, guards and error codes. It knows nothing of sqlx, AWS or axum: the
 //! server crate implements the ports and hands them to [`build_schema`].
 
+pub mod auth;
 pub mod catalog;
 pub mod error;
 pub mod guard;
 pub mod inventory;
 pub mod page;
+pub mod profiles;
 pub mod system;
 pub mod viewer;
 
 use std::sync::Arc;
 
-use async_graphql::{MergedObject, MergedSubscription, Schema};
+use async_graphql::{MergedObject, MergedSubscription, Schema, dataloader::DataLoader};
 
 pub use error::{ApiError, StoreError};
 pub use viewer::{Role, Viewer};
@@ -20,12 +22,20 @@ pub use viewer::{Role, Viewer};
 /// The root of every read: queries go to the read model (catalog on DynamoDB).
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct Query(catalog::CatalogQuery);
+pub struct Query(
+    catalog::CatalogQuery,
+    profiles::ProfilesQuery,
+    auth::AuthQuery,
+);
 
 /// The root of every write: mutations go to the source of truth (PostgreSQL).
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct Mutation(inventory::InventoryMutation);
+pub struct Mutation(
+    inventory::InventoryMutation,
+    auth::AuthMutation,
+    profiles::ProfilesMutation,
+);
 
 /// Live streams over graphql-transport-ws (or the legacy graphql-ws protocol).
 #[derive(MergedSubscription, Default)]
@@ -40,6 +50,9 @@ pub type MercadoSchema = Schema<Query, Mutation, Subscription>;
 pub struct Ports {
     pub inventory: Arc<dyn inventory::InventoryStore>,
     pub catalog: Arc<dyn catalog::CatalogReader>,
+    pub identity: Arc<dyn auth::IdentityProvider>,
+    pub throttle: Arc<dyn auth::SignInThrottle>,
+    pub profiles: Arc<dyn profiles::ProfileStore>,
 }
 
 /// Query depth and complexity limits: generous for real clients, fatal for abusive ones.
@@ -57,6 +70,13 @@ pub fn build_schema(ports: Ports) -> MercadoSchema {
     .limit_complexity(MAX_COMPLEXITY)
     .data(ports.inventory)
     .data(ports.catalog)
+    .data(DataLoader::new(
+        profiles::SellerLoader::new(ports.profiles.clone()),
+        tokio::spawn,
+    ))
+    .data(ports.identity)
+    .data(ports.throttle)
+    .data(ports.profiles)
     .finish()
 }
 

@@ -39,7 +39,13 @@ pub struct Viewer {
     /// The token's subject: the user id.
     pub subject: String,
     pub roles: Vec<Role>,
+    /// The email the token carries, when it carries one.
+    pub email: Option<String>,
 }
+
+/// The raw bearer token of the request (for sign-out), next to the [`Viewer`] it proved.
+#[derive(Clone, Debug)]
+pub struct BearerToken(pub String);
 
 impl Viewer {
     pub fn has_role(&self, role: Role) -> bool {

@@ -20,6 +20,7 @@ use crate::StartupError;
 
 const KEY_FILE: &str = "jwt-signing-key.ed25519.pk8";
 
+#[derive(Clone)]
 pub struct LocalIssuer {
     kid: String,
     public_key: Vec<u8>,
@@ -79,6 +80,17 @@ impl LocalIssuer {
 
     /// Signs a token for `subject` with `roles`, valid for `ttl_seconds`.
     pub fn issue(&self, subject: &str, roles: &[Role], ttl_seconds: i64) -> Result<String, String> {
+        self.issue_with_email(subject, None, roles, ttl_seconds)
+    }
+
+    /// As [`Self::issue`], with an `email` claim.
+    pub fn issue_with_email(
+        &self,
+        subject: &str,
+        email: Option<&str>,
+        roles: &[Role],
+        ttl_seconds: i64,
+    ) -> Result<String, String> {
         let now = chrono::Utc::now().timestamp();
         let mut claims = serde_json::Map::new();
         claims.insert("sub".into(), subject.into());
@@ -86,6 +98,10 @@ impl LocalIssuer {
         claims.insert("aud".into(), self.audience.clone().into());
         claims.insert("iat".into(), now.into());
         claims.insert("exp".into(), (now + ttl_seconds).into());
+        claims.insert("jti".into(), uuid::Uuid::new_v4().to_string().into());
+        if let Some(email) = email {
+            claims.insert("email".into(), email.into());
+        }
         claims.insert(
             self.roles_claim.clone(),
             roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().into(),

@@ -1,7 +1,9 @@
 //! Bearer-token verification. Identity only: who the caller is and which roles the token
 //! grants. An invalid token is always an error, never an anonymous caller.
 
+mod cognito;
 mod local_issuer;
+mod local_provider;
 
 use std::{
     collections::HashMap,
@@ -12,7 +14,10 @@ use jsonwebtoken::{
     Algorithm, DecodingKey, Validation,
     jwk::{Jwk, JwkSet},
 };
+pub use cognito::{CognitoIdentity, provision_cognito};
 pub use local_issuer::LocalIssuer;
+pub use local_provider::LocalIdentity;
+use mercado_resolvers::auth::{AuthFailure, IdentityProvider, SignUpOutcome};
 use mercado_resolvers::{Role, Viewer};
 use tokio::sync::RwLock;
 
@@ -20,6 +25,13 @@ use crate::{
     StartupError,
     config::{AuthConfig, AuthMode},
 };
+
+/// A verified token: the caller, and when the token stops being valid (unix seconds).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedToken {
+    pub viewer: Viewer,
+    pub expires_at: i64,
+}
 
 /// Clock skew tolerated on `exp`/`nbf`.
 const LEEWAY_SECONDS: u64 = 30;
@@ -69,9 +81,29 @@ pub struct TokenVerifier {
 }
 
 impl TokenVerifier {
-    pub async fn from_config(config: &AuthConfig) -> Result<Self, StartupError> {
+    pub async fn from_config(
+        config: &AuthConfig,
+        sdk: &aws_config::SdkConfig,
+    ) -> Result<Self, StartupError> {
         config.validate()?;
         match config.auth {
+            AuthMode::Cognito => {
+                let pool = config.cognito_user_pool_id.clone().unwrap_or_default();
+                let client_id = config.cognito_client_id.clone().unwrap_or_default();
+                let region = sdk.region().map(ToString::to_string).unwrap_or_default();
+                let issuer = format!("https://cognito-idp.{region}.amazonaws.com/{pool}");
+                let url = config
+                    .jwks_url
+                    .clone()
+                    .unwrap_or_else(|| format!("{issuer}/.well-known/jwks.json"));
+                let rules = AuthConfig {
+                    jwt_issuer: issuer,
+                    jwt_audience: client_id,
+                    jwt_roles_claim: "cognito:groups".into(),
+                    ..config.clone()
+                };
+                Self::from_url(&rules, url).await
+            }
             AuthMode::Local => {
                 let issuer = LocalIssuer::load_or_create(
                     &config.data_dir,
@@ -84,7 +116,7 @@ impl TokenVerifier {
                 verifier.local = Some(issuer);
                 Ok(verifier)
             }
-            AuthMode::Jwks => {
+            AuthMode::Oidc => {
                 if let Some(path) = &config.jwks_file {
                     let raw = std::fs::read(path).map_err(|e| {
                         StartupError::Config(format!("MERCADO_JWKS_FILE: {}: {e}", path.display()))
@@ -94,22 +126,25 @@ impl TokenVerifier {
                     })?;
                     return Ok(Self::new(config, index_keys(&jwks), KeySource::Fixed));
                 }
-                let url = config.jwks_url.clone().unwrap_or_default();
-                let http = reqwest::Client::builder()
-                    .timeout(Duration::from_secs(5))
-                    .build()
-                    .map_err(|e| StartupError::Auth(e.to_string()))?;
-                let jwks = fetch_jwks(&http, &url)
-                    .await
-                    .map_err(|e| StartupError::Config(format!("MERCADO_JWKS_URL: {e}")))?;
-                let source = KeySource::Url {
-                    url,
-                    http,
-                    last_fetch: tokio::sync::Mutex::new(Some(Instant::now())),
-                };
-                Ok(Self::new(config, index_keys(&jwks), source))
+                Self::from_url(config, config.jwks_url.clone().unwrap_or_default()).await
             }
         }
+    }
+
+    async fn from_url(config: &AuthConfig, url: String) -> Result<Self, StartupError> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .map_err(|e| StartupError::Auth(e.to_string()))?;
+        let jwks = fetch_jwks(&http, &url)
+            .await
+            .map_err(|e| StartupError::Config(format!("MERCADO_JWKS_URL: {e}")))?;
+        let source = KeySource::Url {
+            url,
+            http,
+            last_fetch: tokio::sync::Mutex::new(Some(Instant::now())),
+        };
+        Ok(Self::new(config, index_keys(&jwks), source))
     }
 
     fn new(
@@ -132,7 +167,7 @@ impl TokenVerifier {
     }
 
     /// Verifies a bearer token (signature, algorithm, expiry, issuer, audience).
-    pub async fn verify(&self, token: &str) -> Result<Viewer, AuthError> {
+    pub async fn verify(&self, token: &str) -> Result<VerifiedToken, AuthError> {
         let header =
             jsonwebtoken::decode_header(token).map_err(|e| AuthError::Malformed(e.to_string()))?;
         if !ALLOWED.contains(&header.alg) {
@@ -153,8 +188,9 @@ impl TokenVerifier {
         let mut validation = Validation::new(alg);
         validation.leeway = LEEWAY_SECONDS;
         validation.set_issuer(&[&self.issuer]);
-        validation.set_audience(&[&self.audience]);
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        // Checked below: Cognito access tokens carry `client_id` instead of `aud`.
+        validation.validate_aud = false;
+        validation.set_required_spec_claims(&["exp", "iss", "sub"]);
         let data = jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(
             token,
             &key,
@@ -162,6 +198,21 @@ impl TokenVerifier {
         )
         .map_err(|e| AuthError::Invalid(e.to_string()))?;
         let claims = data.claims;
+        let audience_ok = match claims.get("aud") {
+            Some(serde_json::Value::String(a)) => *a == self.audience,
+            Some(serde_json::Value::Array(list)) => {
+                list.iter().any(|a| a.as_str() == Some(self.audience.as_str()))
+            }
+            _ => claims.get("client_id").and_then(|c| c.as_str()) == Some(self.audience.as_str()),
+        };
+        if !audience_ok {
+            return Err(AuthError::Invalid("token is for another audience".into()));
+        }
+        let expires_at = claims.get("exp").and_then(serde_json::Value::as_i64).unwrap_or(0);
+        let email = claims
+            .get("email")
+            .and_then(|v| v.as_str())
+            .map(str::to_string);
         let subject = claims
             .get("sub")
             .and_then(|v| v.as_str())
@@ -178,7 +229,14 @@ impl TokenVerifier {
             }
             _ => Vec::new(),
         };
-        Ok(Viewer { subject, roles })
+        Ok(VerifiedToken {
+            viewer: Viewer {
+                subject,
+                roles,
+                email,
+            },
+            expires_at,
+        })
     }
 
     async fn key(&self, kid: &str) -> Result<(DecodingKey, Algorithm), AuthError> {
@@ -244,4 +302,72 @@ fn index_keys(jwks: &JwkSet) -> HashMap<String, (DecodingKey, Algorithm)> {
             Some((kid, (key, alg)))
         })
         .collect()
+}
+
+/// The identity provider for `config`: sign-up, sign-in and sessions.
+pub fn identity_provider(
+    config: &AuthConfig,
+    sdk: &aws_config::SdkConfig,
+    pool: &sqlx::PgPool,
+    verifier: &TokenVerifier,
+) -> std::sync::Arc<dyn IdentityProvider> {
+    match config.auth {
+        AuthMode::Local => match verifier.local_issuer() {
+            Some(issuer) => std::sync::Arc::new(LocalIdentity::new(
+                pool.clone(),
+                issuer.clone(),
+                config.access_token_ttl_seconds,
+            )),
+            None => std::sync::Arc::new(ExternalIssuer),
+        },
+        AuthMode::Cognito => std::sync::Arc::new(CognitoIdentity::new(
+            aws_sdk_cognitoidentityprovider::Client::new(sdk),
+            config.cognito_user_pool_id.clone().unwrap_or_default(),
+            config.cognito_client_id.clone().unwrap_or_default(),
+        )),
+        AuthMode::Oidc => std::sync::Arc::new(ExternalIssuer),
+    }
+}
+
+/// An external OIDC issuer: users sign up and in there; mercado only verifies its tokens.
+pub struct ExternalIssuer;
+
+fn external() -> AuthFailure {
+    AuthFailure::NotSupported(
+        "sign-up and sign-in happen at the configured OIDC issuer (MERCADO_AUTH=oidc)".into(),
+    )
+}
+
+#[async_trait::async_trait]
+impl IdentityProvider for ExternalIssuer {
+    fn name(&self) -> &'static str {
+        "oidc"
+    }
+    async fn sign_up(&self, _: &str, _: &str, _: &[Role]) -> Result<SignUpOutcome, AuthFailure> {
+        Err(external())
+    }
+    async fn confirm_sign_up(&self, _: &str, _: &str) -> Result<(), AuthFailure> {
+        Err(external())
+    }
+    async fn sign_in(
+        &self,
+        _: &str,
+        _: &str,
+    ) -> Result<mercado_resolvers::auth::Session, AuthFailure> {
+        Err(external())
+    }
+    async fn refresh_session(
+        &self,
+        _: &str,
+    ) -> Result<mercado_resolvers::auth::Session, AuthFailure> {
+        Err(external())
+    }
+    async fn sign_out(&self, _: &Viewer, _: &str, _: Option<&str>) -> Result<(), AuthFailure> {
+        Err(external())
+    }
+    async fn add_role(&self, _: &Viewer, _: Role) -> Result<(), AuthFailure> {
+        Err(AuthFailure::NotSupported(
+            "roles are granted at the configured OIDC issuer".into(),
+        ))
+    }
 }

@@ -2,8 +2,10 @@
 
 mod catalog;
 mod cursor;
+mod profiles;
 
 pub use catalog::{DynamoCatalog, Upsert};
+pub use profiles::DynamoProfiles;
 
 use aws_sdk_dynamodb::{
     Client,
@@ -69,6 +71,46 @@ pub async fn provision_catalog_table(client: &Client, table: &str) -> Result<boo
         .global_secondary_indexes(index(INDEX_BY_LISTING, ATTR_LISTING)?)
         .send()
         .await;
+    created_or_exists(client, table, result).await
+}
+
+/// Creates the profiles table (keyed by user id); an existing table is left as it is.
+pub async fn provision_profiles_table(client: &Client, table: &str) -> Result<bool, StartupError> {
+    let result = client
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(profiles::ATTR_USER_ID)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .map_err(|e| StartupError::Aws(e.to_string()))?,
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name(profiles::ATTR_USER_ID)
+                .key_type(KeyType::Hash)
+                .build()
+                .map_err(|e| StartupError::Aws(e.to_string()))?,
+        )
+        .send()
+        .await;
+    created_or_exists(client, table, result).await
+}
+
+/// Shared tail of table provisioning: wait for a new table, accept an existing one.
+async fn created_or_exists<R>(
+    client: &Client,
+    table: &str,
+    result: Result<
+        R,
+        aws_sdk_dynamodb::error::SdkError<
+            aws_sdk_dynamodb::operation::create_table::CreateTableError,
+            aws_sdk_dynamodb::config::http::HttpResponse,
+        >,
+    >,
+) -> Result<bool, StartupError> {
     match result {
         Ok(_) => {
             client

@@ -5,27 +5,42 @@
 //! mutation, bodies are bounded, multipart uploads are refused (images go straight to S3), and a
 //! bad token is an error before anything executes.
 
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    str::FromStr,
+    sync::{Arc, Mutex},
+};
+
 use async_graphql::{
     BatchRequest, Data, Request, Variables,
-    http::ALL_WEBSOCKET_PROTOCOLS,
+    http::{ALL_WEBSOCKET_PROTOCOLS, WebSocket as GqlWebSocket, WebSocketProtocols, WsMessage},
     parser::{
         parse_query,
         types::{DocumentOperations, OperationType},
     },
 };
-use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::{
     Json,
     body::{Body, to_bytes},
-    extract::{FromRequestParts, Query, State, WebSocketUpgrade},
+    extract::{
+        ConnectInfo, FromRequestParts, Query, State, WebSocketUpgrade,
+        ws::{CloseFrame, Message, WebSocket},
+    },
     http::{HeaderMap, Request as HttpRequest, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use mercado_resolvers::Viewer;
+use futures::{SinkExt, StreamExt};
+use mercado_resolvers::{MercadoSchema, auth::ClientAddr, viewer::BearerToken};
 use serde_json::json;
-use std::collections::HashMap;
 
-use super::{AppState, MAX_BODY_BYTES, bearer_viewer};
+use super::{AppState, MAX_BODY_BYTES, bearer_token};
+use crate::auth::{TokenVerifier, VerifiedToken};
+
+/// graphql-transport-ws close code for a refused or expired credential ("Forbidden").
+const CLOSE_FORBIDDEN: u16 = 4403;
+/// Marks connection-init failures that are about the token, so they close with 4403.
+const AUTH_FAILURE: &str = "UNAUTHENTICATED: ";
 
 /// A GraphQL-shaped error response for failures before execution.
 fn error_response(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
@@ -33,18 +48,46 @@ fn error_response(status: StatusCode, code: &str, message: impl Into<String>) ->
     (status, Json(body)).into_response()
 }
 
-async fn viewer_or_error(
-    state: &AppState,
-    headers: &HeaderMap,
-) -> Result<Option<Viewer>, Response> {
-    bearer_viewer(headers, &state.verifier)
-        .await
-        .map_err(|e| error_response(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", e.to_string()))
+/// Who is asking, for execution: the verified caller (or none), their raw token, their address.
+struct Caller {
+    addr: ClientAddr,
+    token: Option<(String, VerifiedToken)>,
 }
 
-pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    let viewer = match viewer_or_error(&state, &headers).await {
-        Ok(v) => v,
+impl Caller {
+    async fn from_headers(
+        state: &AppState,
+        headers: &HeaderMap,
+        peer: SocketAddr,
+    ) -> Result<Self, Response> {
+        let token = bearer_token(headers, &state.verifier).await.map_err(|e| {
+            error_response(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", e.to_string())
+        })?;
+        Ok(Self {
+            addr: ClientAddr(peer.ip()),
+            token,
+        })
+    }
+
+    fn attach(&self, request: Request) -> Request {
+        let request = request.data(self.addr);
+        match &self.token {
+            Some((raw, verified)) => request
+                .data(Some(verified.viewer.clone()))
+                .data(BearerToken(raw.clone())),
+            None => request.data(None::<mercado_resolvers::Viewer>),
+        }
+    }
+}
+
+pub async fn post(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let caller = match Caller::from_headers(&state, &headers, peer).await {
+        Ok(c) => c,
         Err(response) => return response,
     };
     let content_type = headers
@@ -77,17 +120,27 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
             );
         }
     };
-    let response = state.schema.execute_batch(batch.data(viewer)).await;
+    let batch = match batch {
+        BatchRequest::Single(r) => BatchRequest::Single(caller.attach(r)),
+        BatchRequest::Batch(list) => {
+            BatchRequest::Batch(list.into_iter().map(|r| caller.attach(r)).collect())
+        }
+    };
+    let response = state.schema.execute_batch(batch).await;
     Json(response).into_response()
 }
 
-pub async fn get(State(state): State<AppState>, request: HttpRequest<Body>) -> Response {
+pub async fn get(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: HttpRequest<Body>,
+) -> Response {
     let (mut parts, _) = request.into_parts();
     if parts.headers.contains_key(header::UPGRADE) {
         return websocket(state, &mut parts).await;
     }
-    let viewer = match viewer_or_error(&state, &parts.headers).await {
-        Ok(v) => v,
+    let caller = match Caller::from_headers(&state, &parts.headers, peer).await {
+        Ok(c) => c,
         Err(response) => return response,
     };
     let Ok(Query(params)) =
@@ -133,7 +186,7 @@ pub async fn get(State(state): State<AppState>, request: HttpRequest<Body>) -> R
             }
         }
     }
-    Json(state.schema.execute(request.data(viewer)).await).into_response()
+    Json(state.schema.execute(caller.attach(request)).await).into_response()
 }
 
 /// Whether the operation GET would run is a mutation (parse errors are left to execution).
@@ -153,12 +206,17 @@ fn is_mutation(query: &str, operation_name: Option<&str>) -> bool {
 }
 
 /// graphql-transport-ws (and legacy graphql-ws). The token rides in `connection_init`'s
-/// payload as `Authorization: "Bearer …"` (or `token`); a bad one refuses the connection.
+/// payload as `Authorization: "Bearer …"` (or `token`). A bad token closes the socket with
+/// 4403; so does the token's expiry, so a subscription never outlives its credential.
 async fn websocket(state: AppState, parts: &mut axum::http::request::Parts) -> Response {
-    let protocol = match GraphQLProtocol::from_request_parts(parts, &state).await {
-        Ok(p) => p,
-        Err(e) => return e.into_response(),
-    };
+    let protocol = parts
+        .headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .find_map(|p| WebSocketProtocols::from_str(p.trim()).ok())
+        .unwrap_or(WebSocketProtocols::GraphQLWS);
     let upgrade = match WebSocketUpgrade::from_request_parts(parts, &state).await {
         Ok(u) => u,
         Err(e) => return e.into_response(),
@@ -167,21 +225,89 @@ async fn websocket(state: AppState, parts: &mut axum::http::request::Parts) -> R
     let verifier = state.verifier.clone();
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| {
-            GraphQLWebSocket::new(socket, schema, protocol)
-                .on_connection_init(move |payload| async move {
-                    let viewer = match connection_token(&payload) {
-                        None => None,
-                        Some(token) => Some(verifier.verify(&token).await.map_err(|e| {
-                            async_graphql::Error::new(format!("UNAUTHENTICATED: {e}"))
-                        })?),
-                    };
-                    let mut data = Data::default();
-                    data.insert(viewer);
-                    Ok(data)
-                })
-                .serve()
-        })
+        .on_upgrade(move |socket| serve_socket(socket, schema, protocol, verifier))
+}
+
+async fn serve_socket(
+    socket: WebSocket,
+    schema: MercadoSchema,
+    protocol: WebSocketProtocols,
+    verifier: Arc<TokenVerifier>,
+) {
+    let (mut sink, stream) = socket.split();
+    let input = stream
+        .take_while(|m| futures::future::ready(m.is_ok()))
+        .filter_map(|m| async move {
+            match m {
+                Ok(Message::Text(t)) => Some(t.as_bytes().to_vec()),
+                Ok(Message::Binary(b)) => Some(b.to_vec()),
+                _ => None,
+            }
+        });
+    // Set once connection_init has verified a token: when the socket must close.
+    let expires_at: Arc<Mutex<Option<i64>>> = Arc::default();
+    let expiry = expires_at.clone();
+    let output = GqlWebSocket::new(schema, input, protocol).on_connection_init(
+        move |payload| async move {
+            let mut data = Data::default();
+            match connection_token(&payload) {
+                None => data.insert(None::<mercado_resolvers::Viewer>),
+                Some(token) => {
+                    let VerifiedToken {
+                        viewer,
+                        expires_at,
+                    } = verifier.verify(&token).await.map_err(|e| {
+                        async_graphql::Error::new(format!("{AUTH_FAILURE}{e}"))
+                    })?;
+                    if let Ok(mut slot) = expiry.lock() {
+                        *slot = Some(expires_at);
+                    }
+                    data.insert(Some(viewer));
+                    data.insert(BearerToken(token));
+                }
+            }
+            Ok(data)
+        },
+    );
+    let mut output = std::pin::pin!(output);
+    loop {
+        let deadline = expires_at.lock().ok().and_then(|e| *e);
+        let expired = async {
+            match deadline {
+                Some(at) => {
+                    let left = at - chrono::Utc::now().timestamp();
+                    let left = std::time::Duration::from_secs(u64::try_from(left).unwrap_or(0));
+                    tokio::time::sleep(left).await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        let next = tokio::select! {
+            message = output.next() => message,
+            () = expired => Some(WsMessage::Close(CLOSE_FORBIDDEN, "Forbidden: token expired".into())),
+        };
+        let sent = match next {
+            Some(WsMessage::Text(text)) => sink.send(Message::Text(text.into())).await,
+            Some(WsMessage::Close(code, reason)) => {
+                let code = if reason.starts_with(AUTH_FAILURE) {
+                    CLOSE_FORBIDDEN
+                } else {
+                    code
+                };
+                let _ = sink
+                    .send(Message::Close(Some(CloseFrame {
+                        code,
+                        reason: reason.into(),
+                    })))
+                    .await;
+                break;
+            }
+            None => break,
+        };
+        if sent.is_err() {
+            break;
+        }
+    }
 }
 
 fn connection_token(payload: &serde_json::Value) -> Option<String> {

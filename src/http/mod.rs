@@ -17,7 +17,7 @@ use axum::{
 use mercado_resolvers::{MercadoSchema, Viewer, inventory::InventoryStore};
 
 use crate::{
-    auth::{AuthError, TokenVerifier},
+    auth::{AuthError, TokenVerifier, VerifiedToken},
     components::Components,
     config::ServeConfig,
 };
@@ -60,12 +60,12 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The caller behind an `Authorization: Bearer` header: `None` without a header, an error for
-/// any header that does not carry a valid token.
-async fn bearer_viewer(
+/// The raw token and what it proves, from an `Authorization: Bearer` header: `None` without a
+/// header, an error for any header that does not carry a valid token.
+async fn bearer_token(
     headers: &HeaderMap,
     verifier: &TokenVerifier,
-) -> Result<Option<Viewer>, AuthError> {
+) -> Result<Option<(String, VerifiedToken)>, AuthError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };
@@ -76,7 +76,17 @@ async fn bearer_viewer(
         .strip_prefix("Bearer ")
         .or_else(|| value.strip_prefix("bearer "))
         .ok_or_else(|| AuthError::Malformed("Authorization must be `Bearer <token>`".into()))?;
-    verifier.verify(token.trim()).await.map(Some)
+    let token = token.trim();
+    let verified = verifier.verify(token).await?;
+    Ok(Some((token.to_string(), verified)))
+}
+
+/// The caller behind an `Authorization: Bearer` header (see [`bearer_token`]).
+async fn bearer_viewer(
+    headers: &HeaderMap,
+    verifier: &TokenVerifier,
+) -> Result<Option<Viewer>, AuthError> {
+    Ok(bearer_token(headers, verifier).await?.map(|(_, t)| t.viewer))
 }
 
 /// The local issuer's public keys, so other services (and tests) can verify its tokens.

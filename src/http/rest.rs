@@ -56,6 +56,8 @@ fn fail(errors: Vec<ApiError>) -> Response {
         ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
         ApiError::NotFound(_) => StatusCode::NOT_FOUND,
         ApiError::Conflict(_) => StatusCode::CONFLICT,
+        ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+        ApiError::NotSupported(_) => StatusCode::NOT_IMPLEMENTED,
         ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         ApiError::Internal(ref detail) => {
             tracing::error!(%detail, "internal error");

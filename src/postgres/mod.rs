@@ -2,11 +2,13 @@
 //! resolvers' write ports.
 
 mod inventory;
+mod throttle;
 pub mod outbox;
 
 use std::time::Duration;
 
 pub use inventory::PgInventory;
+pub use throttle::PgSignInThrottle;
 use mercado_resolvers::StoreError;
 use sqlx::{PgPool, postgres::PgPoolOptions};
 

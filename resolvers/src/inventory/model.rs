@@ -34,6 +34,11 @@ impl Product {
     async fn id(&self) -> ID {
         ID(self.id.to_string())
     }
+
+    /// The seller's public view (batched: one store call per page of products).
+    async fn seller(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<crate::profiles::Seller> {
+        crate::profiles::load_seller(ctx, &self.seller_id).await
+    }
 }
 
 /// A validated new product, ready for a store.

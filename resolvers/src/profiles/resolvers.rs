@@ -1,0 +1,341 @@
+use std::sync::Arc;
+
+use async_graphql::{
+    ComplexObject, Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject,
+    dataloader::DataLoader,
+};
+
+use super::{Address, MerchantInfo, Profile, ProfileStore, ProfileUpdate, SellerLoader};
+use crate::{
+    ApiError, Role,
+    error::{into_gql, violations_into_gql},
+    guard,
+};
+
+pub const DISPLAY_NAME_MAX_CHARS: usize = 100;
+pub const FAVORITE_CATEGORIES_MAX: usize = 20;
+pub const STORE_NAME_MAX_CHARS: usize = 100;
+pub const STORE_DESCRIPTION_MAX_CHARS: usize = 2000;
+
+/// The signed-in user: identity from the token, profile from the profiles store.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct Me {
+    /// User id (the token's subject).
+    pub id: ID,
+    /// Email, when the token carries it.
+    pub email: Option<String>,
+    /// Commercial roles the token grants.
+    pub roles: Vec<Role>,
+}
+
+#[ComplexObject]
+impl Me {
+    /// The caller's own profile (empty until first updated).
+    async fn profile(&self, ctx: &Context<'_>) -> Result<ProfileView> {
+        let profile = store(ctx)
+            .get(&self.id)
+            .await
+            .map_err(|e| into_gql(e.into()))?
+            .unwrap_or_else(|| Profile {
+                user_id: self.id.to_string(),
+                ..Profile::default()
+            });
+        Ok(ProfileView(profile))
+    }
+}
+
+/// A user's private profile: visible only to that user.
+pub struct ProfileView(Profile);
+
+/// Preferences that personalise the catalog.
+#[derive(SimpleObject)]
+pub struct Preferences {
+    /// Categories shown first in recommendations.
+    pub favorite_categories: Vec<String>,
+}
+
+/// A user's private profile: visible only to that user.
+#[Object(name = "Profile")]
+impl ProfileView {
+    /// Name shown on orders and reviews.
+    async fn display_name(&self) -> Option<&str> {
+        self.0.display_name.as_deref()
+    }
+    /// Default shipping address.
+    async fn shipping_address(&self) -> Option<&Address> {
+        self.0.shipping_address.as_ref()
+    }
+    /// Buyer preferences.
+    async fn preferences(&self) -> Preferences {
+        Preferences {
+            favorite_categories: self.0.favorite_categories.clone(),
+        }
+    }
+    /// Merchant information (sellers).
+    async fn merchant(&self) -> Option<&MerchantInfo> {
+        self.0.merchant.as_ref()
+    }
+}
+
+/// A seller's public view.
+#[derive(SimpleObject, Clone, Debug, PartialEq, Eq)]
+pub struct Seller {
+    /// The seller's user id.
+    pub id: ID,
+    /// Store name, once the seller has set it.
+    pub store_name: Option<String>,
+    /// Store description, once the seller has set it.
+    pub description: Option<String>,
+}
+
+impl Seller {
+    pub fn from_profile(p: &Profile) -> Self {
+        Self {
+            id: ID(p.user_id.clone()),
+            store_name: p.merchant.as_ref().map(|m| m.store_name.clone()),
+            description: p.merchant.as_ref().and_then(|m| m.description.clone()),
+        }
+    }
+
+    /// A seller with no profile yet.
+    pub fn bare(id: &str) -> Self {
+        Self {
+            id: ID(id.to_string()),
+            store_name: None,
+            description: None,
+        }
+    }
+}
+
+/// Loads a seller's public view through the request-wide batcher.
+pub async fn load_seller(ctx: &Context<'_>, seller_id: &str) -> Result<Seller> {
+    let loader = ctx.data_unchecked::<DataLoader<SellerLoader>>();
+    let found = loader
+        .load_one(seller_id.to_string())
+        .await
+        .map_err(|e| into_gql(ApiError::from(crate::StoreError::Unavailable(e.to_string()))))?;
+    Ok(found.unwrap_or_else(|| Seller::bare(seller_id)))
+}
+
+/// A postal address.
+#[derive(InputObject)]
+pub struct AddressInput {
+    /// Recipient name, 1 to 100 characters.
+    pub name: String,
+    /// Street and number, 1 to 200 characters.
+    pub line1: String,
+    /// Flat, floor, building: at most 200 characters.
+    pub line2: Option<String>,
+    /// City, 1 to 100 characters.
+    pub city: String,
+    /// Postal code, 1 to 20 characters.
+    pub postal_code: String,
+    /// ISO 3166-1 alpha-2 country code (two letters, e.g. `ES`).
+    pub country: String,
+}
+
+/// A partial profile change: an omitted field is kept, an explicit null clears it.
+#[derive(InputObject)]
+pub struct UpdateProfileInput {
+    /// Display name, 1 to 100 characters.
+    pub display_name: MaybeUndefined<String>,
+    /// Default shipping address.
+    pub shipping_address: MaybeUndefined<AddressInput>,
+}
+
+/// Buyer preferences (replaces the previous ones).
+#[derive(InputObject)]
+pub struct PreferencesInput {
+    /// At most 20 categories, each 1 to 100 characters.
+    pub favorite_categories: Vec<String>,
+}
+
+/// Public merchant information.
+#[derive(InputObject)]
+pub struct MerchantInfoInput {
+    /// Store name, 1 to 100 characters.
+    pub store_name: String,
+    /// Store description, at most 2000 characters.
+    pub description: Option<String>,
+}
+
+fn store<'a>(ctx: &'a Context<'_>) -> &'a Arc<dyn ProfileStore> {
+    ctx.data_unchecked::<Arc<dyn ProfileStore>>()
+}
+
+/// Trims `value` and checks its length; pushes a violation naming `field` if it is off.
+fn text(
+    errors: &mut Vec<ApiError>,
+    field: &str,
+    value: &str,
+    min: usize,
+    max: usize,
+) -> String {
+    let value = value.trim().to_string();
+    let n = value.chars().count();
+    if n < min || n > max {
+        errors.push(ApiError::bad_input(
+            field,
+            if min > 0 {
+                format!("must be {min} to {max} characters")
+            } else {
+                format!("must be at most {max} characters")
+            },
+        ));
+    }
+    value
+}
+
+fn address(errors: &mut Vec<ApiError>, a: AddressInput) -> Address {
+    let f = |name: &str| format!("input.shippingAddress.{name}");
+    let country = a.country.trim().to_ascii_uppercase();
+    if country.len() != 2 || !country.chars().all(|c| c.is_ascii_uppercase()) {
+        errors.push(ApiError::bad_input(
+            f("country"),
+            "must be an ISO 3166-1 alpha-2 code",
+        ));
+    }
+    Address {
+        name: text(errors, &f("name"), &a.name, 1, 100),
+        line1: text(errors, &f("line1"), &a.line1, 1, 200),
+        line2: a
+            .line2
+            .map(|l| text(errors, &f("line2"), &l, 0, 200))
+            .filter(|l| !l.is_empty()),
+        city: text(errors, &f("city"), &a.city, 1, 100),
+        postal_code: text(errors, &f("postalCode"), &a.postal_code, 1, 20),
+        country,
+    }
+}
+
+/// Reads of one's own profile and of public seller views.
+#[derive(Default)]
+pub struct ProfilesQuery;
+
+#[Object]
+impl ProfilesQuery {
+    /// The signed-in user.
+    async fn me(&self, ctx: &Context<'_>) -> Result<Me> {
+        let viewer = guard::viewer(ctx).map_err(into_gql)?;
+        Ok(Me {
+            id: ID(viewer.subject.clone()),
+            email: viewer.email.clone(),
+            roles: viewer.roles.clone(),
+        })
+    }
+
+    /// A seller's public merchant view.
+    async fn seller(&self, ctx: &Context<'_>, id: ID) -> Result<Seller> {
+        if id.is_empty() || id.len() > 200 {
+            return Err(into_gql(ApiError::bad_input("id", "is not a user id")));
+        }
+        load_seller(ctx, &id).await
+    }
+}
+
+/// Writes to the caller's own profile.
+#[derive(Default)]
+pub struct ProfilesMutation;
+
+impl ProfilesMutation {
+    async fn apply(ctx: &Context<'_>, update: ProfileUpdate) -> Result<Me> {
+        let viewer = guard::viewer(ctx).map_err(into_gql)?;
+        store(ctx)
+            .update(&viewer.subject, update)
+            .await
+            .map_err(|e| into_gql(e.into()))?;
+        Ok(Me {
+            id: ID(viewer.subject.clone()),
+            email: viewer.email.clone(),
+            roles: viewer.roles.clone(),
+        })
+    }
+}
+
+#[Object]
+impl ProfilesMutation {
+    /// Changes the caller's display name and shipping address.
+    async fn update_my_profile(&self, ctx: &Context<'_>, input: UpdateProfileInput) -> Result<Me> {
+        guard::viewer(ctx).map_err(into_gql)?;
+        let mut errors = Vec::new();
+        let mut update = ProfileUpdate::default();
+        match input.display_name {
+            MaybeUndefined::Undefined => {}
+            MaybeUndefined::Null => update.display_name = Some(None),
+            MaybeUndefined::Value(v) => {
+                update.display_name = Some(Some(text(
+                    &mut errors,
+                    "input.displayName",
+                    &v,
+                    1,
+                    DISPLAY_NAME_MAX_CHARS,
+                )));
+            }
+        }
+        match input.shipping_address {
+            MaybeUndefined::Undefined => {}
+            MaybeUndefined::Null => update.shipping_address = Some(None),
+            MaybeUndefined::Value(a) => update.shipping_address = Some(Some(address(&mut errors, a))),
+        }
+        if !errors.is_empty() {
+            return Err(violations_into_gql(errors));
+        }
+        Self::apply(ctx, update).await
+    }
+
+    /// Replaces the caller's buyer preferences.
+    async fn update_my_preferences(&self, ctx: &Context<'_>, input: PreferencesInput) -> Result<Me> {
+        guard::viewer(ctx).map_err(into_gql)?;
+        let mut errors = Vec::new();
+        if input.favorite_categories.len() > FAVORITE_CATEGORIES_MAX {
+            errors.push(ApiError::bad_input(
+                "input.favoriteCategories",
+                format!("must hold at most {FAVORITE_CATEGORIES_MAX} categories"),
+            ));
+        }
+        let mut categories: Vec<String> = input
+            .favorite_categories
+            .iter()
+            .enumerate()
+            .map(|(i, c)| text(&mut errors, &format!("input.favoriteCategories.{i}"), c, 1, 100))
+            .collect();
+        let mut seen = std::collections::HashSet::new();
+        categories.retain(|c| seen.insert(c.clone()));
+        if !errors.is_empty() {
+            return Err(violations_into_gql(errors));
+        }
+        Self::apply(
+            ctx,
+            ProfileUpdate {
+                favorite_categories: Some(categories),
+                ..ProfileUpdate::default()
+            },
+        )
+        .await
+    }
+
+    /// Sets the caller's public merchant information (seller role).
+    async fn update_merchant_info(&self, ctx: &Context<'_>, input: MerchantInfoInput) -> Result<Me> {
+        guard::require_role(ctx, Role::Seller).map_err(into_gql)?;
+        let mut errors = Vec::new();
+        let merchant = MerchantInfo {
+            store_name: text(&mut errors, "input.storeName", &input.store_name, 1, STORE_NAME_MAX_CHARS),
+            description: input
+                .description
+                .map(|d| text(&mut errors, "input.description", &d, 0, STORE_DESCRIPTION_MAX_CHARS))
+                .filter(|d| !d.is_empty()),
+        };
+        if !errors.is_empty() {
+            return Err(violations_into_gql(errors));
+        }
+        Self::apply(
+            ctx,
+            ProfileUpdate {
+                merchant: Some(merchant),
+                ..ProfileUpdate::default()
+            },
+        )
+        .await
+    }
+}

@@ -1,0 +1,302 @@
+//! Amazon Cognito user pools: sign-up, activation, sign-in, refresh and sign-out through the
+//! Cognito API; roles are the pool's groups (`buyer`, `seller`), read from `cognito:groups`.
+
+use async_trait::async_trait;
+use aws_sdk_cognitoidentityprovider::{
+    Client,
+    error::{DisplayErrorContext, SdkError},
+    types::{AttributeType, AuthFlowType, ExplicitAuthFlowsType, PasswordPolicyType, UsernameAttributeType},
+};
+use mercado_resolvers::{
+    Role, Viewer,
+    auth::{AuthFailure, IdentityProvider, PASSWORD_MIN_CHARS, Session, SignUpOutcome},
+};
+
+use crate::StartupError;
+
+pub struct CognitoIdentity {
+    client: Client,
+    pool_id: String,
+    client_id: String,
+}
+
+impl CognitoIdentity {
+    pub fn new(client: Client, pool_id: String, client_id: String) -> Self {
+        Self {
+            client,
+            pool_id,
+            client_id,
+        }
+    }
+
+    async fn add_to_group(&self, username: &str, role: Role) -> Result<(), AuthFailure> {
+        self.client
+            .admin_add_user_to_group()
+            .user_pool_id(&self.pool_id)
+            .username(username)
+            .group_name(role.as_str())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| unavailable("add user to group", &e))
+    }
+}
+
+fn unavailable<E, R>(what: &str, e: &SdkError<E, R>) -> AuthFailure
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    AuthFailure::Unavailable(format!("cognito {what}: {}", DisplayErrorContext(e)))
+}
+
+fn session(result: Option<&aws_sdk_cognitoidentityprovider::types::AuthenticationResultType>)
+-> Result<Session, AuthFailure> {
+    let r = result.ok_or_else(|| {
+        AuthFailure::NotSupported("Cognito asked for a challenge this API does not handle".into())
+    })?;
+    Ok(Session {
+        access_token: r
+            .access_token()
+            .ok_or_else(|| AuthFailure::Internal("no access token".into()))?
+            .to_string(),
+        id_token: r.id_token().map(str::to_string),
+        refresh_token: r.refresh_token().map(str::to_string),
+        expires_in_seconds: i64::from(r.expires_in()),
+    })
+}
+
+#[async_trait]
+impl IdentityProvider for CognitoIdentity {
+    fn name(&self) -> &'static str {
+        "cognito"
+    }
+
+    async fn sign_up(
+        &self,
+        email: &str,
+        password: &str,
+        roles: &[Role],
+    ) -> Result<SignUpOutcome, AuthFailure> {
+        let out = self
+            .client
+            .sign_up()
+            .client_id(&self.client_id)
+            .username(email)
+            .password(password)
+            .user_attributes(
+                AttributeType::builder()
+                    .name("email")
+                    .value(email)
+                    .build()
+                    .map_err(|e| AuthFailure::Internal(e.to_string()))?,
+            )
+            .send()
+            .await
+            .map_err(|e| match e.as_service_error() {
+                Some(s) if s.is_username_exists_exception() => AuthFailure::AlreadyExists,
+                Some(s) if s.is_invalid_password_exception() => AuthFailure::Invalid {
+                    field: "input.password".into(),
+                    message: s.to_string(),
+                },
+                Some(s) if s.is_invalid_parameter_exception() => AuthFailure::Invalid {
+                    field: "input".into(),
+                    message: s.to_string(),
+                },
+                _ => unavailable("sign up", &e),
+            })?;
+        for role in roles {
+            self.add_to_group(email, *role).await?;
+        }
+        Ok(SignUpOutcome {
+            user_id: out.user_sub().to_string(),
+            confirmation_required: !out.user_confirmed(),
+        })
+    }
+
+    async fn confirm_sign_up(&self, email: &str, code: &str) -> Result<(), AuthFailure> {
+        self.client
+            .confirm_sign_up()
+            .client_id(&self.client_id)
+            .username(email)
+            .confirmation_code(code)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| match e.as_service_error() {
+                Some(s)
+                    if s.is_code_mismatch_exception()
+                        || s.is_expired_code_exception()
+                        || s.is_user_not_found_exception() =>
+                {
+                    AuthFailure::BadCode
+                }
+                _ => unavailable("confirm sign up", &e),
+            })
+    }
+
+    async fn sign_in(&self, email: &str, password: &str) -> Result<Session, AuthFailure> {
+        let out = self
+            .client
+            .initiate_auth()
+            .client_id(&self.client_id)
+            .auth_flow(AuthFlowType::UserPasswordAuth)
+            .auth_parameters("USERNAME", email)
+            .auth_parameters("PASSWORD", password)
+            .send()
+            .await
+            .map_err(|e| match e.as_service_error() {
+                Some(s) if s.is_not_authorized_exception() || s.is_user_not_found_exception() => {
+                    AuthFailure::BadCredentials
+                }
+                Some(s) if s.is_user_not_confirmed_exception() => AuthFailure::NotConfirmed,
+                _ => unavailable("sign in", &e),
+            })?;
+        session(out.authentication_result())
+    }
+
+    async fn refresh_session(&self, refresh_token: &str) -> Result<Session, AuthFailure> {
+        let out = self
+            .client
+            .initiate_auth()
+            .client_id(&self.client_id)
+            .auth_flow(AuthFlowType::RefreshTokenAuth)
+            .auth_parameters("REFRESH_TOKEN", refresh_token)
+            .send()
+            .await
+            .map_err(|e| match e.as_service_error() {
+                Some(s) if s.is_not_authorized_exception() || s.is_user_not_found_exception() => {
+                    AuthFailure::BadRefreshToken
+                }
+                _ => unavailable("refresh", &e),
+            })?;
+        session(out.authentication_result())
+    }
+
+    async fn sign_out(
+        &self,
+        _viewer: &Viewer,
+        access_token: &str,
+        refresh_token: Option<&str>,
+    ) -> Result<(), AuthFailure> {
+        match refresh_token {
+            Some(token) => self
+                .client
+                .revoke_token()
+                .client_id(&self.client_id)
+                .token(token)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| match e.as_service_error() {
+                    Some(s) if s.is_unsupported_token_type_exception() => {
+                        AuthFailure::BadRefreshToken
+                    }
+                    _ => unavailable("revoke token", &e),
+                }),
+            None => self
+                .client
+                .global_sign_out()
+                .access_token(access_token)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| match e.as_service_error() {
+                    Some(s) if s.is_not_authorized_exception() => AuthFailure::BadCredentials,
+                    _ => unavailable("global sign out", &e),
+                }),
+        }
+    }
+
+    async fn add_role(&self, viewer: &Viewer, role: Role) -> Result<(), AuthFailure> {
+        self.add_to_group(&viewer.subject, role).await
+    }
+}
+
+/// Finds the user pool named `pool_name` (or creates it with mercado's password policy, email
+/// sign-in and the `buyer` and `seller` groups), and its public app client `mercado-web`.
+/// Returns (pool id, client id).
+pub async fn provision_cognito(
+    client: &Client,
+    pool_name: &str,
+) -> Result<(String, String), StartupError> {
+    let aws = |what: &str, e: String| StartupError::Aws(format!("cognito {what}: {e}"));
+    let pools = client
+        .list_user_pools()
+        .max_results(60)
+        .send()
+        .await
+        .map_err(|e| aws("list pools", DisplayErrorContext(&e).to_string()))?;
+    let existing = pools
+        .user_pools()
+        .iter()
+        .find(|p| p.name() == Some(pool_name))
+        .and_then(|p| p.id().map(str::to_string));
+    let pool_id = match existing {
+        Some(id) => id,
+        None => client
+            .create_user_pool()
+            .pool_name(pool_name)
+            .username_attributes(UsernameAttributeType::Email)
+            .policies(
+                aws_sdk_cognitoidentityprovider::types::UserPoolPolicyType::builder()
+                    .password_policy(
+                        PasswordPolicyType::builder()
+                            .minimum_length(i32::try_from(PASSWORD_MIN_CHARS).unwrap_or(10))
+                            .require_numbers(true)
+                            .require_lowercase(false)
+                            .require_uppercase(false)
+                            .require_symbols(false)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| aws("create pool", DisplayErrorContext(&e).to_string()))?
+            .user_pool()
+            .and_then(|p| p.id().map(str::to_string))
+            .ok_or_else(|| aws("create pool", "no id".into()))?,
+    };
+    for role in [Role::Buyer, Role::Seller] {
+        let created = client
+            .create_group()
+            .user_pool_id(&pool_id)
+            .group_name(role.as_str())
+            .send()
+            .await;
+        if let Err(e) = created
+            && !e.as_service_error().is_some_and(|s| s.is_group_exists_exception())
+        {
+            return Err(aws("create group", DisplayErrorContext(&e).to_string()));
+        }
+    }
+    let clients = client
+        .list_user_pool_clients()
+        .user_pool_id(&pool_id)
+        .max_results(60)
+        .send()
+        .await
+        .map_err(|e| aws("list clients", DisplayErrorContext(&e).to_string()))?;
+    let client_id = match clients
+        .user_pool_clients()
+        .iter()
+        .find(|c| c.client_name() == Some("mercado-web"))
+        .and_then(|c| c.client_id().map(str::to_string))
+    {
+        Some(id) => id,
+        None => client
+            .create_user_pool_client()
+            .user_pool_id(&pool_id)
+            .client_name("mercado-web")
+            .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
+            .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
+            .send()
+            .await
+            .map_err(|e| aws("create client", DisplayErrorContext(&e).to_string()))?
+            .user_pool_client()
+            .and_then(|c| c.client_id().map(str::to_string))
+            .ok_or_else(|| aws("create client", "no id".into()))?,
+    };
+    Ok((pool_id, client_id))
+}
