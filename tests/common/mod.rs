@@ -77,6 +77,7 @@ impl Stack {
             },
             aws: AwsConfig {
                 catalog_table: format!("mercado-test-{id}"),
+                profiles_table: format!("mercado-test-profiles-{id}"),
                 event_bus_name: format!("mercado-test-{id}"),
                 queue_url: Some(queue_url),
             },
@@ -87,6 +88,9 @@ impl Stack {
                 jwt_roles_claim: "roles".into(),
                 jwks_url: None,
                 jwks_file: None,
+                cognito_user_pool_id: None,
+                cognito_client_id: None,
+                access_token_ttl_seconds: 900,
                 data_dir: data_dir.clone(),
             },
         };
@@ -110,6 +114,12 @@ impl Stack {
         )
         .await
         .unwrap();
+        mercado::dynamo::provision_profiles_table(
+            &aws_sdk_dynamodb::Client::new(&sdk),
+            &self.config.aws.profiles_table,
+        )
+        .await
+        .unwrap();
         if self.config.bus == BusKind::Eventbridge {
             mercado::bus::provision_event_route(
                 &aws_sdk_eventbridge::Client::new(&sdk),
@@ -120,6 +130,26 @@ impl Stack {
             .await
             .unwrap();
         }
+    }
+
+    /// Switches this stack to a Cognito user pool of its own on the local AWS-API server.
+    pub async fn use_cognito(&mut self) {
+        let sdk = mercado::aws::load().await;
+        let (pool, client) = mercado::auth::provision_cognito(
+            &aws_sdk_cognitoidentityprovider::Client::new(&sdk),
+            &format!("mercado-test-{}", self.id),
+        )
+        .await
+        .unwrap();
+        let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap();
+        let auth = &mut self.config.auth;
+        auth.auth = AuthMode::Cognito;
+        auth.jwks_url = Some(format!(
+            "{}/{pool}/.well-known/jwks.json",
+            endpoint.trim_end_matches('/')
+        ));
+        auth.cognito_user_pool_id = Some(pool);
+        auth.cognito_client_id = Some(client);
     }
 
     pub async fn start(&self) -> App {
