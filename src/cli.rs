@@ -36,7 +36,11 @@ enum Command {
         #[command(flatten)]
         aws: AwsConfig,
         /// Name of the Cognito user pool to find or create.
-        #[arg(long, env = "MERCADO_COGNITO_POOL_NAME", value_name = "MERCADO_COGNITO_POOL_NAME")]
+        #[arg(
+            long,
+            env = "MERCADO_COGNITO_POOL_NAME",
+            value_name = "MERCADO_COGNITO_POOL_NAME"
+        )]
         cognito_pool_name: Option<String>,
     },
     /// Insert a few demo products (only into a store that has none of them yet).

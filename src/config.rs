@@ -115,10 +115,18 @@ pub struct AuthConfig {
     #[arg(long, env = "MERCADO_JWKS_FILE", value_name = "MERCADO_JWKS_FILE")]
     pub jwks_file: Option<PathBuf>,
     /// Cognito user pool id (`cognito`); `provision` creates a pool and prints it.
-    #[arg(long, env = "MERCADO_COGNITO_USER_POOL_ID", value_name = "MERCADO_COGNITO_USER_POOL_ID")]
+    #[arg(
+        long,
+        env = "MERCADO_COGNITO_USER_POOL_ID",
+        value_name = "MERCADO_COGNITO_USER_POOL_ID"
+    )]
     pub cognito_user_pool_id: Option<String>,
     /// Cognito app client id (`cognito`): a public client allowing USER_PASSWORD_AUTH.
-    #[arg(long, env = "MERCADO_COGNITO_CLIENT_ID", value_name = "MERCADO_COGNITO_CLIENT_ID")]
+    #[arg(
+        long,
+        env = "MERCADO_COGNITO_CLIENT_ID",
+        value_name = "MERCADO_COGNITO_CLIENT_ID"
+    )]
     pub cognito_client_id: Option<String>,
     /// Lifetime of access tokens the local provider issues, in seconds.
     #[arg(

@@ -46,8 +46,8 @@ impl Server {
                 listener,
                 app.into_make_service_with_connect_info::<SocketAddr>(),
             )
-                .with_graceful_shutdown(async move { workers::stopped(&mut http_rx).await })
-                .await;
+            .with_graceful_shutdown(async move { workers::stopped(&mut http_rx).await })
+            .await;
             if let Err(e) = served {
                 tracing::error!(error = %e, "http server failed");
             }

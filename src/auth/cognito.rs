@@ -5,7 +5,10 @@ use async_trait::async_trait;
 use aws_sdk_cognitoidentityprovider::{
     Client,
     error::{DisplayErrorContext, SdkError},
-    types::{AttributeType, AuthFlowType, ExplicitAuthFlowsType, PasswordPolicyType, UsernameAttributeType},
+    types::{
+        AttributeType, AuthFlowType, ExplicitAuthFlowsType, PasswordPolicyType,
+        UsernameAttributeType,
+    },
 };
 use mercado_resolvers::{
     Role, Viewer,
@@ -50,8 +53,9 @@ where
     AuthFailure::Unavailable(format!("cognito {what}: {}", DisplayErrorContext(e)))
 }
 
-fn session(result: Option<&aws_sdk_cognitoidentityprovider::types::AuthenticationResultType>)
--> Result<Session, AuthFailure> {
+fn session(
+    result: Option<&aws_sdk_cognitoidentityprovider::types::AuthenticationResultType>,
+) -> Result<Session, AuthFailure> {
     let r = result.ok_or_else(|| {
         AuthFailure::NotSupported("Cognito asked for a challenge this API does not handle".into())
     })?;
@@ -266,7 +270,9 @@ pub async fn provision_cognito(
             .send()
             .await;
         if let Err(e) = created
-            && !e.as_service_error().is_some_and(|s| s.is_group_exists_exception())
+            && !e
+                .as_service_error()
+                .is_some_and(|s| s.is_group_exists_exception())
         {
             return Err(aws("create group", DisplayErrorContext(&e).to_string()));
         }

@@ -105,7 +105,12 @@ impl LocalIdentity {
     ) -> Result<Session, AuthFailure> {
         let access = self
             .issuer
-            .issue_with_email(&user_id.to_string(), Some(email), roles, self.access_ttl_seconds)
+            .issue_with_email(
+                &user_id.to_string(),
+                Some(email),
+                roles,
+                self.access_ttl_seconds,
+            )
             .map_err(AuthFailure::Internal)?;
         let refresh = URL_SAFE_NO_PAD.encode(random_bytes::<32>()?);
         sqlx::query(
@@ -141,7 +146,10 @@ impl IdentityProvider for LocalIdentity {
         roles: &[Role],
     ) -> Result<SignUpOutcome, AuthFailure> {
         let hash = hash_password(password.to_string()).await?;
-        let code = format!("{:06}", u32::from_be_bytes(random_bytes::<4>()?) % 1_000_000);
+        let code = format!(
+            "{:06}",
+            u32::from_be_bytes(random_bytes::<4>()?) % 1_000_000
+        );
         let id = Uuid::new_v4();
         let role_names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
         let mut tx = self.pool.begin().await.map_err(db)?;
@@ -196,9 +204,8 @@ impl IdentityProvider for LocalIdentity {
         if confirmed {
             return Ok(());
         }
-        let matches = stored.is_some_and(|s| {
-            constant_time::verify_slices_are_equal(&s, &sha256(code)).is_ok()
-        });
+        let matches = stored
+            .is_some_and(|s| constant_time::verify_slices_are_equal(&s, &sha256(code)).is_ok());
         if !matches || expired {
             return Err(AuthFailure::BadCode);
         }

@@ -10,11 +10,11 @@ use std::{
     time::{Duration, Instant},
 };
 
+pub use cognito::{CognitoIdentity, provision_cognito};
 use jsonwebtoken::{
     Algorithm, DecodingKey, Validation,
     jwk::{Jwk, JwkSet},
 };
-pub use cognito::{CognitoIdentity, provision_cognito};
 pub use local_issuer::LocalIssuer;
 pub use local_provider::LocalIdentity;
 use mercado_resolvers::auth::{AuthFailure, IdentityProvider, SignUpOutcome};
@@ -200,15 +200,18 @@ impl TokenVerifier {
         let claims = data.claims;
         let audience_ok = match claims.get("aud") {
             Some(serde_json::Value::String(a)) => *a == self.audience,
-            Some(serde_json::Value::Array(list)) => {
-                list.iter().any(|a| a.as_str() == Some(self.audience.as_str()))
-            }
+            Some(serde_json::Value::Array(list)) => list
+                .iter()
+                .any(|a| a.as_str() == Some(self.audience.as_str())),
             _ => claims.get("client_id").and_then(|c| c.as_str()) == Some(self.audience.as_str()),
         };
         if !audience_ok {
             return Err(AuthError::Invalid("token is for another audience".into()));
         }
-        let expires_at = claims.get("exp").and_then(serde_json::Value::as_i64).unwrap_or(0);
+        let expires_at = claims
+            .get("exp")
+            .and_then(serde_json::Value::as_i64)
+            .unwrap_or(0);
         let email = claims
             .get("email")
             .and_then(|v| v.as_str())

@@ -53,7 +53,10 @@ impl DynamoProfiles {
     }
 
     fn key(user_id: &str) -> Item {
-        HashMap::from([(ATTR_USER_ID.to_string(), AttributeValue::S(user_id.to_string()))])
+        HashMap::from([(
+            ATTR_USER_ID.to_string(),
+            AttributeValue::S(user_id.to_string()),
+        )])
     }
 }
 
@@ -71,10 +74,9 @@ fn s(item: &Item, name: &str) -> Option<String> {
 fn decode(item: &Item) -> Option<Profile> {
     let user_id = s(item, ATTR_USER_ID)?;
     let favorite_categories = match item.get(ATTR_FAVORITE_CATEGORIES) {
-        Some(AttributeValue::L(list)) => list
-            .iter()
-            .filter_map(|v| v.as_s().ok().cloned())
-            .collect(),
+        Some(AttributeValue::L(list)) => {
+            list.iter().filter_map(|v| v.as_s().ok().cloned()).collect()
+        }
         _ => Vec::new(),
     };
     Some(Profile {
@@ -193,7 +195,10 @@ impl ProfileStore for DynamoProfiles {
             );
         }
         if let Some(merchant) = update.merchant {
-            set(ATTR_STORE_NAME, Some(AttributeValue::S(merchant.store_name)));
+            set(
+                ATTR_STORE_NAME,
+                Some(AttributeValue::S(merchant.store_name)),
+            );
             set(
                 ATTR_STORE_DESCRIPTION,
                 merchant.description.map(AttributeValue::S),

@@ -247,18 +247,16 @@ async fn serve_socket(
     // Set once connection_init has verified a token: when the socket must close.
     let expires_at: Arc<Mutex<Option<i64>>> = Arc::default();
     let expiry = expires_at.clone();
-    let output = GqlWebSocket::new(schema, input, protocol).on_connection_init(
-        move |payload| async move {
+    let output =
+        GqlWebSocket::new(schema, input, protocol).on_connection_init(move |payload| async move {
             let mut data = Data::default();
             match connection_token(&payload) {
                 None => data.insert(None::<mercado_resolvers::Viewer>),
                 Some(token) => {
-                    let VerifiedToken {
-                        viewer,
-                        expires_at,
-                    } = verifier.verify(&token).await.map_err(|e| {
-                        async_graphql::Error::new(format!("{AUTH_FAILURE}{e}"))
-                    })?;
+                    let VerifiedToken { viewer, expires_at } = verifier
+                        .verify(&token)
+                        .await
+                        .map_err(|e| async_graphql::Error::new(format!("{AUTH_FAILURE}{e}")))?;
                     if let Ok(mut slot) = expiry.lock() {
                         *slot = Some(expires_at);
                     }
@@ -267,8 +265,7 @@ async fn serve_socket(
                 }
             }
             Ok(data)
-        },
-    );
+        });
     let mut output = std::pin::pin!(output);
     loop {
         let deadline = expires_at.lock().ok().and_then(|e| *e);

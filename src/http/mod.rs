@@ -86,7 +86,9 @@ async fn bearer_viewer(
     headers: &HeaderMap,
     verifier: &TokenVerifier,
 ) -> Result<Option<Viewer>, AuthError> {
-    Ok(bearer_token(headers, verifier).await?.map(|(_, t)| t.viewer))
+    Ok(bearer_token(headers, verifier)
+        .await?
+        .map(|(_, t)| t.viewer))
 }
 
 /// The local issuer's public keys, so other services (and tests) can verify its tokens.

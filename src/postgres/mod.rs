@@ -2,15 +2,15 @@
 //! resolvers' write ports.
 
 mod inventory;
-mod throttle;
 pub mod outbox;
+mod throttle;
 
 use std::time::Duration;
 
 pub use inventory::PgInventory;
-pub use throttle::PgSignInThrottle;
 use mercado_resolvers::StoreError;
 use sqlx::{PgPool, postgres::PgPoolOptions};
+pub use throttle::PgSignInThrottle;
 
 use crate::{StartupError, config::DatabaseConfig};
 

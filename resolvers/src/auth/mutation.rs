@@ -112,7 +112,10 @@ impl AuthMutation {
         roles.sort_by_key(|r| r.as_str());
         roles.dedup();
         if roles.is_empty() {
-            return Err(into_gql(ApiError::bad_input("input.roles", "must not be empty")));
+            return Err(into_gql(ApiError::bad_input(
+                "input.roles",
+                "must not be empty",
+            )));
         }
         let outcome = provider(ctx)
             .sign_up(&email, &input.password, &roles)
@@ -125,7 +128,12 @@ impl AuthMutation {
     }
 
     /// Activates an account with the code sent by email.
-    async fn confirm_sign_up(&self, ctx: &Context<'_>, email: String, code: String) -> Result<bool> {
+    async fn confirm_sign_up(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+        code: String,
+    ) -> Result<bool> {
         let email = normalize_email(&email);
         validate_email("email", &email).map_err(into_gql)?;
         check_token_length("code", code.trim()).map_err(into_gql)?;
@@ -147,7 +155,9 @@ impl AuthMutation {
         let email = normalize_email(&email);
         validate_email("email", &email).map_err(into_gql)?;
         if password.is_empty() || password.chars().count() > super::PASSWORD_MAX_CHARS {
-            return Err(into_gql(ApiError::Unauthenticated("wrong email or password".into())));
+            return Err(into_gql(ApiError::Unauthenticated(
+                "wrong email or password".into(),
+            )));
         }
         let throttle = ctx.data_unchecked::<Arc<dyn SignInThrottle>>();
         let address = ctx
@@ -192,7 +202,11 @@ impl AuthMutation {
 
     /// Trades a refresh token for new tokens (the local provider rotates the refresh token:
     /// use the new one next time; reusing an old one revokes the whole session).
-    async fn refresh_session(&self, ctx: &Context<'_>, refresh_token: String) -> Result<AuthSession> {
+    async fn refresh_session(
+        &self,
+        ctx: &Context<'_>,
+        refresh_token: String,
+    ) -> Result<AuthSession> {
         check_token_length("refreshToken", &refresh_token).map_err(into_gql)?;
         provider(ctx)
             .refresh_session(&refresh_token)

@@ -47,8 +47,7 @@ pub fn validate_password(field: &str, password: &str, email: &str) -> Result<(),
     if n > PASSWORD_MAX_CHARS {
         return bad(format!("must be at most {PASSWORD_MAX_CHARS} characters"));
     }
-    if !password.chars().any(char::is_alphabetic) || !password.chars().any(|c| c.is_ascii_digit())
-    {
+    if !password.chars().any(char::is_alphabetic) || !password.chars().any(|c| c.is_ascii_digit()) {
         return bad("must contain at least one letter and one digit".into());
     }
     if password.eq_ignore_ascii_case(email) {
@@ -66,9 +65,19 @@ mod tests {
         for ok in ["a@example.com", "first.last+tag@sub.example.org"] {
             assert!(validate_email("email", ok).is_ok(), "{ok}");
         }
-        for bad in ["", "a", "a@b", "@example.com", "a@.com", "a b@example.com", "a@example..com"] {
+        for bad in [
+            "",
+            "a",
+            "a@b",
+            "@example.com",
+            "a@.com",
+            "a b@example.com",
+            "a@example..com",
+        ] {
             assert_eq!(
-                validate_email("email", bad).err().and_then(|e| e.field().map(String::from)),
+                validate_email("email", bad)
+                    .err()
+                    .and_then(|e| e.field().map(String::from)),
                 Some("email".into()),
                 "{bad}"
             );
@@ -79,7 +88,10 @@ mod tests {
     fn passwords() {
         assert!(validate_password("password", "correct horse 1", "a@b.co").is_ok());
         for bad in ["short1", "onlyletters", "1234567890123", &"a1".repeat(65)] {
-            assert!(validate_password("password", bad, "a@b.co").is_err(), "{bad}");
+            assert!(
+                validate_password("password", bad, "a@b.co").is_err(),
+                "{bad}"
+            );
         }
         assert!(validate_password("password", "a1@example.com", "A1@example.com").is_err());
     }

@@ -25,9 +25,13 @@ const MAX_DELAY_MS: u64 = 8_000;
 pub enum ThrottleDecision {
     Allow,
     /// Answer only after waiting this long.
-    Slow { delay_ms: u64 },
+    Slow {
+        delay_ms: u64,
+    },
     /// Refuse without checking the password.
-    Refuse { retry_after_seconds: i64 },
+    Refuse {
+        retry_after_seconds: i64,
+    },
 }
 
 /// Decides from the current counts. `*_locked_for` is the remaining lock, in seconds, if any.
@@ -49,7 +53,9 @@ pub fn decide(
     }
     let account_delay = (account_failures >= ACCOUNT_SLOW_AFTER).then(|| {
         let steps = u32::try_from(account_failures - ACCOUNT_SLOW_AFTER).unwrap_or(u32::MAX);
-        1_000u64.saturating_mul(1u64 << steps.min(3)).min(MAX_DELAY_MS)
+        1_000u64
+            .saturating_mul(1u64 << steps.min(3))
+            .min(MAX_DELAY_MS)
     });
     let address_delay = (address_failures >= ADDRESS_SLOW_AFTER).then_some(1_000u64);
     match account_delay.max(address_delay) {
@@ -77,17 +83,33 @@ mod tests {
     fn slows_then_refuses() {
         assert_eq!(decide(0, None, 0, None), ThrottleDecision::Allow);
         assert_eq!(decide(4, None, 0, None), ThrottleDecision::Allow);
-        assert_eq!(decide(5, None, 0, None), ThrottleDecision::Slow { delay_ms: 1_000 });
-        assert_eq!(decide(7, None, 0, None), ThrottleDecision::Slow { delay_ms: 4_000 });
-        assert_eq!(decide(9, None, 0, None), ThrottleDecision::Slow { delay_ms: 8_000 });
-        assert_eq!(decide(0, None, 25, None), ThrottleDecision::Slow { delay_ms: 1_000 });
+        assert_eq!(
+            decide(5, None, 0, None),
+            ThrottleDecision::Slow { delay_ms: 1_000 }
+        );
+        assert_eq!(
+            decide(7, None, 0, None),
+            ThrottleDecision::Slow { delay_ms: 4_000 }
+        );
+        assert_eq!(
+            decide(9, None, 0, None),
+            ThrottleDecision::Slow { delay_ms: 8_000 }
+        );
+        assert_eq!(
+            decide(0, None, 25, None),
+            ThrottleDecision::Slow { delay_ms: 1_000 }
+        );
         assert_eq!(
             decide(10, Some(900), 0, None),
-            ThrottleDecision::Refuse { retry_after_seconds: 900 }
+            ThrottleDecision::Refuse {
+                retry_after_seconds: 900
+            }
         );
         assert_eq!(
             decide(0, None, 50, Some(30)),
-            ThrottleDecision::Refuse { retry_after_seconds: 30 }
+            ThrottleDecision::Refuse {
+                retry_after_seconds: 30
+            }
         );
     }
 }

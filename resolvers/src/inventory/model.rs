@@ -36,7 +36,10 @@ impl Product {
     }
 
     /// The seller's public view (batched: one store call per page of products).
-    async fn seller(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<crate::profiles::Seller> {
+    async fn seller(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+    ) -> async_graphql::Result<crate::profiles::Seller> {
         crate::profiles::load_seller(ctx, &self.seller_id).await
     }
 }

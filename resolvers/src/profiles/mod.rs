@@ -11,6 +11,6 @@ pub use loader::SellerLoader;
 pub use model::{Address, MerchantInfo, Profile, ProfileUpdate};
 pub use ports::ProfileStore;
 pub use resolvers::{
-    AddressInput, Me, MerchantInfoInput, PreferencesInput, ProfilesMutation, ProfilesQuery,
-    Seller, UpdateProfileInput, load_seller,
+    AddressInput, Me, MerchantInfoInput, PreferencesInput, ProfilesMutation, ProfilesQuery, Seller,
+    UpdateProfileInput, load_seller,
 };

@@ -111,10 +111,11 @@ impl Seller {
 /// Loads a seller's public view through the request-wide batcher.
 pub async fn load_seller(ctx: &Context<'_>, seller_id: &str) -> Result<Seller> {
     let loader = ctx.data_unchecked::<DataLoader<SellerLoader>>();
-    let found = loader
-        .load_one(seller_id.to_string())
-        .await
-        .map_err(|e| into_gql(ApiError::from(crate::StoreError::Unavailable(e.to_string()))))?;
+    let found = loader.load_one(seller_id.to_string()).await.map_err(|e| {
+        into_gql(ApiError::from(crate::StoreError::Unavailable(
+            e.to_string(),
+        )))
+    })?;
     Ok(found.unwrap_or_else(|| Seller::bare(seller_id)))
 }
 
@@ -165,13 +166,7 @@ fn store<'a>(ctx: &'a Context<'_>) -> &'a Arc<dyn ProfileStore> {
 }
 
 /// Trims `value` and checks its length; pushes a violation naming `field` if it is off.
-fn text(
-    errors: &mut Vec<ApiError>,
-    field: &str,
-    value: &str,
-    min: usize,
-    max: usize,
-) -> String {
+fn text(errors: &mut Vec<ApiError>, field: &str, value: &str, min: usize, max: usize) -> String {
     let value = value.trim().to_string();
     let n = value.chars().count();
     if n < min || n > max {
@@ -276,7 +271,9 @@ impl ProfilesMutation {
         match input.shipping_address {
             MaybeUndefined::Undefined => {}
             MaybeUndefined::Null => update.shipping_address = Some(None),
-            MaybeUndefined::Value(a) => update.shipping_address = Some(Some(address(&mut errors, a))),
+            MaybeUndefined::Value(a) => {
+                update.shipping_address = Some(Some(address(&mut errors, a)))
+            }
         }
         if !errors.is_empty() {
             return Err(violations_into_gql(errors));
@@ -285,7 +282,11 @@ impl ProfilesMutation {
     }
 
     /// Replaces the caller's buyer preferences.
-    async fn update_my_preferences(&self, ctx: &Context<'_>, input: PreferencesInput) -> Result<Me> {
+    async fn update_my_preferences(
+        &self,
+        ctx: &Context<'_>,
+        input: PreferencesInput,
+    ) -> Result<Me> {
         guard::viewer(ctx).map_err(into_gql)?;
         let mut errors = Vec::new();
         if input.favorite_categories.len() > FAVORITE_CATEGORIES_MAX {
@@ -298,7 +299,15 @@ impl ProfilesMutation {
             .favorite_categories
             .iter()
             .enumerate()
-            .map(|(i, c)| text(&mut errors, &format!("input.favoriteCategories.{i}"), c, 1, 100))
+            .map(|(i, c)| {
+                text(
+                    &mut errors,
+                    &format!("input.favoriteCategories.{i}"),
+                    c,
+                    1,
+                    100,
+                )
+            })
             .collect();
         let mut seen = std::collections::HashSet::new();
         categories.retain(|c| seen.insert(c.clone()));
@@ -316,14 +325,32 @@ impl ProfilesMutation {
     }
 
     /// Sets the caller's public merchant information (seller role).
-    async fn update_merchant_info(&self, ctx: &Context<'_>, input: MerchantInfoInput) -> Result<Me> {
+    async fn update_merchant_info(
+        &self,
+        ctx: &Context<'_>,
+        input: MerchantInfoInput,
+    ) -> Result<Me> {
         guard::require_role(ctx, Role::Seller).map_err(into_gql)?;
         let mut errors = Vec::new();
         let merchant = MerchantInfo {
-            store_name: text(&mut errors, "input.storeName", &input.store_name, 1, STORE_NAME_MAX_CHARS),
+            store_name: text(
+                &mut errors,
+                "input.storeName",
+                &input.store_name,
+                1,
+                STORE_NAME_MAX_CHARS,
+            ),
             description: input
                 .description
-                .map(|d| text(&mut errors, "input.description", &d, 0, STORE_DESCRIPTION_MAX_CHARS))
+                .map(|d| {
+                    text(
+                        &mut errors,
+                        "input.description",
+                        &d,
+                        0,
+                        STORE_DESCRIPTION_MAX_CHARS,
+                    )
+                })
                 .filter(|d| !d.is_empty()),
         };
         if !errors.is_empty() {
