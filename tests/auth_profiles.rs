@@ -638,3 +638,35 @@ async fn sign_up_input_rules_name_each_field_and_write_nothing() {
     app.stop().await;
     stack.cleanup().await;
 }
+
+/// `oidc` mode verifies another issuer's tokens by its JWKS URL (here: a second server in
+/// local mode publishing `/.well-known/jwks.json`), and leaves sign-up to that issuer.
+#[tokio::test]
+async fn oidc_mode_trusts_an_external_issuer_by_its_jwks_url() {
+    let issuer_stack = Stack::new(BusKind::Inprocess).await;
+    let issuer_app = issuer_stack.start().await;
+    let mut stack = Stack::new(BusKind::Inprocess).await;
+    stack.config.auth.auth = mercado::config::AuthMode::Oidc;
+    stack.config.auth.jwks_url = Some(format!("{}/.well-known/jwks.json", issuer_app.base));
+    stack.config.auth.jwt_roles_claim = "roles".into();
+    let app = stack.start().await;
+
+    let token = issuer_stack.token("zed", &[Role::Seller]);
+    let created = create_product(&app, &token, "Via OIDC").await;
+    assert_eq!(
+        created["data"]["createProduct"]["sellerId"], "zed",
+        "{created}"
+    );
+    // This server has no key of its own: its own local tokens mean nothing here.
+    let local = stack.token("zed", &[Role::Seller]);
+    let (status, _) = app.graphql(Some(&local), "{ __typename }", json!({})).await;
+    assert_eq!(status, 401);
+    assert_eq!(
+        error_code(&sign_up(&app, "x@example.com", &["BUYER"]).await),
+        "NOT_SUPPORTED"
+    );
+    app.stop().await;
+    issuer_app.stop().await;
+    stack.cleanup().await;
+    issuer_stack.cleanup().await;
+}
