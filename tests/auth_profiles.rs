@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{App, CREATE_PRODUCT, Stack, error_code};
+use common::{App, CREATE_PRODUCT, Stack, error_code, violation_fields};
 use futures::{SinkExt, StreamExt};
 use mercado::{auth::LocalIssuer, config::BusKind};
 use mercado_resolvers::Role;
@@ -467,12 +467,7 @@ async fn profiles_are_private_and_only_their_owner_changes_them() {
         .graphql(Some(&alice), UPDATE_PROFILE, json!({"i": {"displayName": "", "shippingAddress": {"name": "A", "line1": "x", "city": "y", "postalCode": "1", "country": "Spain"}}}))
         .await;
     assert_eq!(error_code(&bad), "BAD_USER_INPUT");
-    let fields: Vec<&str> = bad["errors"][0]["extensions"]["violations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v["field"].as_str().unwrap())
-        .collect();
+    let fields = violation_fields(&bad);
     assert_eq!(
         fields,
         ["input.displayName", "input.shippingAddress.country"]
@@ -627,12 +622,7 @@ async fn sign_up_input_rules_name_each_field_and_write_nothing() {
         )
         .await;
     assert_eq!(error_code(&body), "BAD_USER_INPUT");
-    let fields: Vec<&str> = body["errors"][0]["extensions"]["violations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v["field"].as_str().unwrap())
-        .collect();
+    let fields = violation_fields(&body);
     assert_eq!(fields, ["input.email", "input.password"]);
     assert_eq!(stack.count("SELECT count(*) FROM users").await, 0);
     app.stop().await;

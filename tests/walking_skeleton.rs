@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{CREATE_PRODUCT, Stack, error_code};
+use common::{CREATE_PRODUCT, Stack, error_code, violation_fields};
 use mercado::{
     config::BusKind,
     events::{EventEnvelope, PRODUCT_UPSERTED},
@@ -167,12 +167,7 @@ async fn graphql_input_violations_name_their_fields() {
         .await;
     assert_eq!(error_code(&body), "BAD_USER_INPUT");
     assert_eq!(body["errors"][0]["extensions"]["field"], "input.name");
-    let fields: Vec<&str> = body["errors"][0]["extensions"]["violations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v["field"].as_str().unwrap())
-        .collect();
+    let fields = violation_fields(&body);
     assert_eq!(fields, ["input.name", "input.category"]);
     assert_eq!(stack.count("SELECT count(*) FROM products").await, 0);
     app.stop().await;

@@ -261,4 +261,12 @@ pub fn error_code(body: &Value) -> &str {
         .unwrap_or("<none>")
 }
 
+/// The `field` of every violation listed by the first error.
+pub fn violation_fields(body: &Value) -> Vec<&str> {
+    body["errors"][0]["extensions"]["violations"]
+        .as_array()
+        .map(|list| list.iter().filter_map(|v| v["field"].as_str()).collect())
+        .unwrap_or_default()
+}
+
 pub const CREATE_PRODUCT: &str = "mutation($input: CreateProductInput!) { createProduct(input: $input) { id name category sellerId version info } }";
