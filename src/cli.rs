@@ -9,7 +9,7 @@ use mercado_resolvers::Role;
 use crate::{
     StartupError,
     auth::LocalIssuer,
-    config::{AuthConfig, AwsConfig, DatabaseConfig, ServeConfig},
+    config::{AuthConfig, AwsConfig, DatabaseConfig, ImagesConfig, ServeConfig},
 };
 
 #[derive(Parser)]
@@ -35,6 +35,8 @@ enum Command {
     Provision {
         #[command(flatten)]
         aws: AwsConfig,
+        #[command(flatten)]
+        images: ImagesConfig,
         /// Name of the Cognito user pool to find or create.
         #[arg(
             long,
@@ -112,8 +114,9 @@ async fn execute(command: Command) -> Result<(), StartupError> {
         }
         Command::Provision {
             aws,
+            images,
             cognito_pool_name,
-        } => provision(&aws, cognito_pool_name.as_deref()).await,
+        } => provision(&aws, &images, cognito_pool_name.as_deref()).await,
         Command::SeedDemo(db) => {
             let pool = crate::postgres::connect(&db).await?;
             crate::postgres::migrate(&pool).await?;
@@ -142,7 +145,11 @@ async fn execute(command: Command) -> Result<(), StartupError> {
     }
 }
 
-async fn provision(aws: &AwsConfig, cognito_pool_name: Option<&str>) -> Result<(), StartupError> {
+async fn provision(
+    aws: &AwsConfig,
+    images: &ImagesConfig,
+    cognito_pool_name: Option<&str>,
+) -> Result<(), StartupError> {
     let sdk = crate::aws::load().await;
     let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
     let state = |created: bool| if created { "created" } else { "exists" };
@@ -150,6 +157,16 @@ async fn provision(aws: &AwsConfig, cognito_pool_name: Option<&str>) -> Result<(
     println!("dynamodb table {}: {}", aws.catalog_table, state(created));
     let created = crate::dynamo::provision_profiles_table(&dynamo, &aws.profiles_table).await?;
     println!("dynamodb table {}: {}", aws.profiles_table, state(created));
+    if let Some(queue_url) = &images.image_queue_url {
+        crate::s3::provision_images(
+            &crate::s3::client(&sdk),
+            &aws_sdk_sqs::Client::new(&sdk),
+            &images.images_bucket,
+            queue_url,
+        )
+        .await?;
+        println!("s3 bucket {} notifies {queue_url}", images.images_bucket);
+    }
     if let Some(name) = cognito_pool_name {
         let (pool, client) = crate::auth::provision_cognito(
             &aws_sdk_cognitoidentityprovider::Client::new(&sdk),

@@ -13,7 +13,8 @@ use crate::{
     config::{BusKind, ServeConfig},
     dynamo::{DynamoCatalog, DynamoProfiles},
     postgres::{self, PgInventory, PgSignInThrottle},
-    workers::{projector::Projector, sqs_consumer::SqsConsumer},
+    s3::S3Images,
+    workers::{image_events::ImageEvents, projector::Projector, sqs_consumer::SqsConsumer},
 };
 
 pub struct Components {
@@ -28,6 +29,10 @@ pub struct Components {
     pub profiles: Arc<DynamoProfiles>,
     pub identity: Arc<dyn mercado_resolvers::auth::IdentityProvider>,
     pub throttle: Arc<PgSignInThrottle>,
+    pub images: Arc<S3Images>,
+    /// Present with MERCADO_IMAGE_QUEUE_URL: applies S3 upload notifications.
+    pub image_consumer: Option<Arc<SqsConsumer>>,
+    pub image_events: Arc<ImageEvents>,
 }
 
 impl Components {
@@ -54,7 +59,7 @@ impl Components {
                     Some(Arc::new(SqsConsumer::new(
                         aws_sdk_sqs::Client::new(&aws),
                         queue_url,
-                        projector.clone(),
+                        projector.clone() as Arc<dyn crate::workers::sqs_consumer::MessageHandler>,
                         config.sqs_wait_seconds,
                     ))),
                 )
@@ -62,7 +67,17 @@ impl Components {
         };
         let verifier = Arc::new(TokenVerifier::from_config(&config.auth, &aws).await?);
         let identity = crate::auth::identity_provider(&config.auth, &aws, &pool, &verifier);
-        let inventory = Arc::new(PgInventory::new(pool.clone()));
+        let inventory = Arc::new(PgInventory::new(pool.clone(), config.images.base_url(&aws)));
+        let images = Arc::new(S3Images::new(crate::s3::client(&aws), &config.images));
+        let image_events = Arc::new(ImageEvents::new(inventory.clone()));
+        let image_consumer = config.images.image_queue_url.as_ref().map(|url| {
+            Arc::new(SqsConsumer::new(
+                aws_sdk_sqs::Client::new(&aws),
+                url,
+                image_events.clone() as Arc<dyn crate::workers::sqs_consumer::MessageHandler>,
+                config.sqs_wait_seconds,
+            ))
+        });
         let profiles = Arc::new(DynamoProfiles::new(
             aws_sdk_dynamodb::Client::new(&aws),
             &config.aws.profiles_table,
@@ -79,6 +94,9 @@ impl Components {
             profiles,
             identity,
             throttle,
+            images,
+            image_consumer,
+            image_events,
         })
     }
 
@@ -89,6 +107,7 @@ impl Components {
             identity: self.identity.clone(),
             throttle: self.throttle.clone(),
             profiles: self.profiles.clone(),
+            images: self.images.clone(),
         })
     }
 }

@@ -77,6 +77,63 @@ pub struct AwsConfig {
 }
 
 #[derive(Args, Clone, Debug)]
+pub struct ImagesConfig {
+    /// S3 bucket that receives product images.
+    #[arg(
+        long,
+        env = "MERCADO_IMAGES_BUCKET",
+        value_name = "MERCADO_IMAGES_BUCKET",
+        default_value = "mercado-images"
+    )]
+    pub images_bucket: String,
+    /// SQS queue receiving the bucket's object-created notifications; without it, uploads
+    /// are not noticed by this instance.
+    #[arg(
+        long,
+        env = "MERCADO_IMAGE_QUEUE_URL",
+        value_name = "MERCADO_IMAGE_QUEUE_URL"
+    )]
+    pub image_queue_url: Option<String>,
+    /// Largest image upload, in bytes.
+    #[arg(
+        long,
+        env = "MERCADO_IMAGE_MAX_BYTES",
+        value_name = "MERCADO_IMAGE_MAX_BYTES",
+        default_value_t = 5 * 1024 * 1024
+    )]
+    pub image_max_bytes: i64,
+    /// Lifetime of upload URLs, in seconds (at most 900).
+    #[arg(
+        long,
+        env = "MERCADO_IMAGE_URL_TTL_SECONDS",
+        value_name = "MERCADO_IMAGE_URL_TTL_SECONDS",
+        default_value_t = 900,
+        value_parser = clap::value_parser!(u64).range(1..=900)
+    )]
+    pub image_url_ttl_seconds: u64,
+    /// Prefix of public image URLs; defaults to the bucket's S3 URL (path-style under
+    /// AWS_ENDPOINT_URL when that is set).
+    #[arg(
+        long,
+        env = "MERCADO_IMAGE_BASE_URL",
+        value_name = "MERCADO_IMAGE_BASE_URL"
+    )]
+    pub image_base_url: Option<String>,
+}
+
+impl ImagesConfig {
+    pub fn base_url(&self, sdk: &aws_config::SdkConfig) -> String {
+        if let Some(base) = &self.image_base_url {
+            return base.clone();
+        }
+        match sdk.endpoint_url() {
+            Some(endpoint) => format!("{}/{}", endpoint.trim_end_matches('/'), self.images_bucket),
+            None => format!("https://{}.s3.amazonaws.com", self.images_bucket),
+        }
+    }
+}
+
+#[derive(Args, Clone, Debug)]
 pub struct AuthConfig {
     /// Identity provider: `local`, `cognito` or `oidc`.
     #[arg(long, env = "MERCADO_AUTH", value_name = "MERCADO_AUTH", value_enum, default_value_t = AuthMode::Local)]
@@ -208,6 +265,8 @@ pub struct ServeConfig {
     pub aws: AwsConfig,
     #[command(flatten)]
     pub auth: AuthConfig,
+    #[command(flatten)]
+    pub images: ImagesConfig,
 }
 
 impl ServeConfig {

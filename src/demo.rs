@@ -34,7 +34,8 @@ pub async fn seed(pool: &PgPool) -> Result<usize, StartupError> {
     if existing > 0 {
         return Ok(0);
     }
-    let store = PgInventory::new(pool.clone());
+    // Demo products have no images, so no image URL base is needed.
+    let store = PgInventory::new(pool.clone(), "");
     for (name, category, info) in PRODUCTS {
         let info: serde_json::Value =
             serde_json::from_str(info).map_err(|e| StartupError::Config(e.to_string()))?;

@@ -6,6 +6,8 @@ use uuid::Uuid;
 
 /// A product was created or changed; the payload is the whole product document.
 pub const PRODUCT_UPSERTED: &str = "inventory.product.upserted";
+/// A product was deleted; the payload is `{id, version}`.
+pub const PRODUCT_DELETED: &str = "inventory.product.deleted";
 
 /// An event as it leaves the outbox. Delivery is at least once and may be out of order:
 /// consumers deduplicate by `id` or, for documents, by `version`.

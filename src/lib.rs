@@ -12,6 +12,7 @@ pub mod dynamo;
 pub mod events;
 pub mod http;
 pub mod postgres;
+pub mod s3;
 pub mod server;
 pub mod workers;
 

@@ -61,7 +61,10 @@ impl Server {
                 config.relay_poll(),
                 rx.clone(),
             )));
-            if let Some(consumer) = &components.consumer {
+            for consumer in [&components.consumer, &components.image_consumer]
+                .into_iter()
+                .flatten()
+            {
                 tasks.push(tokio::spawn(consumer.clone().run(rx.clone())));
             }
         }

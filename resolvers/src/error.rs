@@ -17,9 +17,12 @@ pub enum ApiError {
     Forbidden(String),
     #[error("{0}")]
     NotFound(String),
-    /// A write lost a race (e.g. a stale `expectedVersion`).
+    /// A write lost a race, or the thing already exists.
     #[error("{0}")]
     Conflict(String),
+    /// `expectedVersion` is not the current version: re-read and retry.
+    #[error("the product changed: current version is {current_version}")]
+    StaleVersion { current_version: i64 },
     /// Too many attempts (sign-in throttling); retry after `retry_after_seconds`.
     #[error("too many attempts: retry in {retry_after_seconds} s")]
     TooManyRequests { retry_after_seconds: i64 },
@@ -49,7 +52,7 @@ impl ApiError {
             Self::Unauthenticated(_) => "UNAUTHENTICATED",
             Self::Forbidden(_) => "FORBIDDEN",
             Self::NotFound(_) => "NOT_FOUND",
-            Self::Conflict(_) => "CONFLICT",
+            Self::Conflict(_) | Self::StaleVersion { .. } => "CONFLICT",
             Self::TooManyRequests { .. } => "TOO_MANY_REQUESTS",
             Self::NotSupported(_) => "NOT_SUPPORTED",
             Self::Unavailable(_) => "UNAVAILABLE",
@@ -76,6 +79,9 @@ impl ErrorExtensions for ApiError {
             if let Some(field) = self.field() {
                 ext.set("field", field);
             }
+            if let Self::StaleVersion { current_version } = self {
+                ext.set("currentVersion", *current_version);
+            }
             if let Self::TooManyRequests {
                 retry_after_seconds,
             } = self
@@ -93,6 +99,12 @@ pub enum StoreError {
     NotFound,
     #[error("conflict: {0}")]
     Conflict(String),
+    /// An optimistic-concurrency check failed; `current` is the stored version.
+    #[error("stale version: current is {current}")]
+    StaleVersion { current: i64 },
+    /// The caller does not own the thing.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
     /// The store refused a value (e.g. a malformed cursor) named by `field`.
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
@@ -107,6 +119,10 @@ impl From<StoreError> for ApiError {
         match err {
             StoreError::NotFound => ApiError::NotFound("not found".into()),
             StoreError::Conflict(m) => ApiError::Conflict(m),
+            StoreError::StaleVersion { current } => ApiError::StaleVersion {
+                current_version: current,
+            },
+            StoreError::Forbidden(m) => ApiError::Forbidden(m),
             StoreError::Invalid { field, message } => ApiError::BadUserInput { field, message },
             StoreError::Unavailable(m) => ApiError::Unavailable(m),
             StoreError::Internal(m) => ApiError::Internal(m),

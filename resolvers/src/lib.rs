@@ -53,6 +53,7 @@ pub struct Ports {
     pub identity: Arc<dyn auth::IdentityProvider>,
     pub throttle: Arc<dyn auth::SignInThrottle>,
     pub profiles: Arc<dyn profiles::ProfileStore>,
+    pub images: Arc<dyn inventory::ImageStorage>,
 }
 
 /// Query depth and complexity limits: generous for real clients, fatal for abusive ones.
@@ -77,6 +78,7 @@ pub fn build_schema(ports: Ports) -> MercadoSchema {
     .data(ports.identity)
     .data(ports.throttle)
     .data(ports.profiles)
+    .data(ports.images)
     .finish()
 }
 

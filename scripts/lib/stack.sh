@@ -19,7 +19,7 @@
 #   MERCADO_PG_ADMIN_URL  postgres://…/postgres of the server in use
 #   DATABASE_URL          set by stack_database
 #   AWS_ENDPOINT_URL AWS_REGION AWS_DEFAULT_REGION AWS_ACCESS_KEY_ID
-#   AWS_SECRET_ACCESS_KEY MERCADO_QUEUE_URL   set by stack_moto
+#   AWS_SECRET_ACCESS_KEY MERCADO_QUEUE_URL MERCADO_IMAGE_QUEUE_URL   set by stack_moto
 #
 # Shell variables for callers (not exported):
 #   STACK_ROOT            repository root
@@ -510,6 +510,7 @@ stack_moto() {
     export AWS_SECRET_ACCESS_KEY=test
     # moto's account id is 123456789012; the queue name is the last segment.
     export MERCADO_QUEUE_URL="http://127.0.0.1:$port/123456789012/mercado-projector"
+    export MERCADO_IMAGE_QUEUE_URL="http://127.0.0.1:$port/123456789012/mercado-image-events"
 }
 
 # ---------------------------------------------------------------------------

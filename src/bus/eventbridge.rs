@@ -167,6 +167,55 @@ pub async fn provision_event_route(
         Err(e) => return Err(aws("create event bus", DisplayErrorContext(&e).to_string())),
     }
 
+    let rule_name = format!("{bus_name}-to-{queue_name}");
+    let rule_arn = format!("arn:aws:events:*:*:rule/{bus_name}/{bus_name}-to-{queue_name}");
+    let queue_arn = ensure_queue(sqs, queue_url, "events.amazonaws.com", &rule_arn).await?;
+    let rule = events
+        .put_rule()
+        .name(&rule_name)
+        .event_bus_name(bus_name)
+        .event_pattern(r#"{"source":[{"prefix":"mercado."}]}"#)
+        .send()
+        .await
+        .map_err(|e| aws("put rule", DisplayErrorContext(&e).to_string()))?;
+
+    tracing::debug!(
+        rule = rule.rule_arn().unwrap_or_default(),
+        "event rule in place"
+    );
+    events
+        .put_targets()
+        .rule(&rule_name)
+        .event_bus_name(bus_name)
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("projector-queue")
+                .arn(&queue_arn)
+                .build()
+                .map_err(|e| aws("target", e.to_string()))?,
+        )
+        .send()
+        .await
+        .map_err(|e| aws("put targets", DisplayErrorContext(&e).to_string()))?;
+    Ok(queue_arn)
+}
+
+/// Creates the queue named by the URL's last segment (idempotent) with a policy letting
+/// `service` send from `source_arn`; returns the queue's ARN. Local servers ignore the policy;
+/// AWS needs it.
+pub async fn ensure_queue(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    service: &str,
+    source_arn: &str,
+) -> Result<String, StartupError> {
+    let aws = |what: &str, e: String| StartupError::Aws(format!("{what}: {e}"));
+    let queue_name = queue_url
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| StartupError::Config(format!("no queue name in {queue_url}")))?;
     let created = sqs
         .create_queue()
         .queue_name(queue_name)
@@ -186,26 +235,14 @@ pub async fn provision_event_route(
         .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
         .cloned()
         .ok_or_else(|| aws("queue attributes", "no QueueArn".into()))?;
-
-    let rule_name = format!("{bus_name}-to-{queue_name}");
-    let rule = events
-        .put_rule()
-        .name(&rule_name)
-        .event_bus_name(bus_name)
-        .event_pattern(r#"{"source":[{"prefix":"mercado."}]}"#)
-        .send()
-        .await
-        .map_err(|e| aws("put rule", DisplayErrorContext(&e).to_string()))?;
-
-    // In AWS the queue must let this rule send to it; local servers ignore the policy.
     let policy = serde_json::json!({
         "Version": "2012-10-17",
         "Statement": [{
             "Effect": "Allow",
-            "Principal": {"Service": "events.amazonaws.com"},
+            "Principal": {"Service": service},
             "Action": "sqs:SendMessage",
             "Resource": queue_arn,
-            "Condition": {"ArnEquals": {"aws:SourceArn": rule.rule_arn().unwrap_or_default()}}
+            "Condition": {"ArnLike": {"aws:SourceArn": source_arn}}
         }]
     });
     sqs.set_queue_attributes()
@@ -217,20 +254,5 @@ pub async fn provision_event_route(
         .send()
         .await
         .map_err(|e| aws("queue policy", DisplayErrorContext(&e).to_string()))?;
-
-    events
-        .put_targets()
-        .rule(&rule_name)
-        .event_bus_name(bus_name)
-        .targets(
-            aws_sdk_eventbridge::types::Target::builder()
-                .id("projector-queue")
-                .arn(&queue_arn)
-                .build()
-                .map_err(|e| aws("target", e.to_string()))?,
-        )
-        .send()
-        .await
-        .map_err(|e| aws("put targets", DisplayErrorContext(&e).to_string()))?;
     Ok(queue_arn)
 }

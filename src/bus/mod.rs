@@ -5,7 +5,9 @@ mod eventbridge;
 mod inprocess;
 
 use async_trait::async_trait;
-pub use eventbridge::{EventBridgePublisher, PUT_EVENTS_MAX_ENTRIES, provision_event_route};
+pub use eventbridge::{
+    EventBridgePublisher, PUT_EVENTS_MAX_ENTRIES, ensure_queue, provision_event_route,
+};
 pub use inprocess::InProcessPublisher;
 
 use crate::events::EventEnvelope;

@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::{Client, error::DisplayErrorContext, types::AttributeValue
 use mercado_resolvers::{
     StoreError,
     catalog::{CatalogReader, ProductPage, ProductQuery},
-    inventory::Product,
+    inventory::{Product, ProductStatus},
 };
 use uuid::Uuid;
 
@@ -19,6 +19,8 @@ use super::{
 
 const ATTR_VERSION: &str = "version";
 const ATTR_DOC: &str = "doc";
+const ATTR_STATUS: &str = "status";
+const ATTR_DELETED: &str = "deleted";
 /// Partition value of the `by_listing` index for products buyers may see.
 const LISTED: &str = "LISTED";
 
@@ -51,23 +53,58 @@ impl DynamoCatalog {
     }
 
     /// Writes the product's document unless the table already holds this or a newer version.
+    /// Only `ACTIVE` products carry the index attributes, so the browsing indexes list only
+    /// what buyers may see.
     pub async fn upsert(&self, product: &Product) -> Result<Upsert, StoreError> {
         let doc = serde_json::to_string(product)
             .map_err(|e| StoreError::Internal(format!("serialize product: {e}")))?;
+        let mut item: Item = HashMap::from([
+            (
+                ATTR_ID.to_string(),
+                AttributeValue::S(product.id.to_string()),
+            ),
+            (ATTR_DOC.to_string(), AttributeValue::S(doc)),
+            (
+                ATTR_STATUS.to_string(),
+                AttributeValue::S(product.status.as_str().into()),
+            ),
+        ]);
+        if product.status == ProductStatus::Active {
+            item.insert(
+                ATTR_CATEGORY.into(),
+                AttributeValue::S(product.category.clone()),
+            );
+            item.insert(ATTR_LISTING.into(), AttributeValue::S(LISTED.into()));
+            item.insert(
+                ATTR_LISTED_SORT.into(),
+                AttributeValue::S(listed_sort(product)),
+            );
+        }
+        self.put_if_newer(item, product.version).await
+    }
+
+    /// Replaces the item with a tombstone that keeps the version (so a late upsert cannot
+    /// resurrect it) and no index attributes (so it leaves every index).
+    pub async fn tombstone(&self, id: Uuid, version: i64) -> Result<Upsert, StoreError> {
+        let item: Item = HashMap::from([
+            (ATTR_ID.to_string(), AttributeValue::S(id.to_string())),
+            (ATTR_DELETED.to_string(), AttributeValue::Bool(true)),
+        ]);
+        self.put_if_newer(item, version).await
+    }
+
+    /// A conditional put: only over a missing item or an older version.
+    async fn put_if_newer(&self, mut item: Item, version: i64) -> Result<Upsert, StoreError> {
+        item.insert(ATTR_VERSION.into(), AttributeValue::N(version.to_string()));
         let result = self
             .client
             .put_item()
             .table_name(&self.table)
-            .item(ATTR_ID, AttributeValue::S(product.id.to_string()))
-            .item(ATTR_VERSION, AttributeValue::N(product.version.to_string()))
-            .item(ATTR_DOC, AttributeValue::S(doc))
-            .item(ATTR_CATEGORY, AttributeValue::S(product.category.clone()))
-            .item(ATTR_LISTING, AttributeValue::S(LISTED.into()))
-            .item(ATTR_LISTED_SORT, AttributeValue::S(listed_sort(product)))
+            .set_item(Some(item))
             .condition_expression("attribute_not_exists(#id) OR #version < :version")
             .expression_attribute_names("#id", ATTR_ID)
             .expression_attribute_names("#version", ATTR_VERSION)
-            .expression_attribute_values(":version", AttributeValue::N(product.version.to_string()))
+            .expression_attribute_values(":version", AttributeValue::N(version.to_string()))
             .send()
             .await;
         match result {
@@ -135,7 +172,8 @@ impl CatalogReader for DynamoCatalog {
                 StoreError::Unavailable(format!("dynamodb get: {}", DisplayErrorContext(&e)))
             })?;
         match out.item() {
-            Some(item) => decode_item(item),
+            // Buyers see only listed products.
+            Some(item) => Ok(decode_item(item)?.filter(|p| p.status == ProductStatus::Active)),
             None => Ok(None),
         }
     }

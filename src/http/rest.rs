@@ -55,7 +55,7 @@ fn fail(errors: Vec<ApiError>) -> Response {
         ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
         ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
         ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-        ApiError::Conflict(_) => StatusCode::CONFLICT,
+        ApiError::Conflict(_) | ApiError::StaleVersion { .. } => StatusCode::CONFLICT,
         ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
         ApiError::NotSupported(_) => StatusCode::NOT_IMPLEMENTED,
         ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,

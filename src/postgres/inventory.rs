@@ -3,24 +3,24 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use mercado_resolvers::{
     StoreError,
-    inventory::{InventoryStore, NewProduct, Product},
+    inventory::{
+        HoldOutcome, InventoryStore, Money, NewProduct, NewVariant, Product, ProductPatch,
+        ProductStatus, STOCK_MAX, StockChange, StockHolds, Variant, VariantPatch,
+    },
 };
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::{outbox, store_error};
-use crate::events::{EventEnvelope, PRODUCT_UPSERTED};
+use crate::events::{EventEnvelope, PRODUCT_DELETED, PRODUCT_UPSERTED};
 
-/// Inventory's write side on PostgreSQL.
+/// Inventory's write side on PostgreSQL. Every write locks the product row first (then its
+/// variants), so concurrent writes to one product serialise and none is lost.
 #[derive(Clone)]
 pub struct PgInventory {
     pool: PgPool,
-}
-
-impl PgInventory {
-    pub fn new(pool: PgPool) -> Self {
-        Self { pool }
-    }
+    /// Prefix of public image URLs (`<base>/<key>`).
+    image_base_url: String,
 }
 
 #[derive(sqlx::FromRow)]
@@ -28,24 +28,42 @@ struct ProductRow {
     id: Uuid,
     seller_id: String,
     name: String,
+    description: String,
     category: String,
     info: serde_json::Value,
+    status: String,
+    image_key: Option<String>,
     version: i64,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    deleted_at: Option<DateTime<Utc>>,
 }
 
-impl From<ProductRow> for Product {
-    fn from(r: ProductRow) -> Self {
-        Product {
+#[derive(sqlx::FromRow)]
+struct VariantRow {
+    id: Uuid,
+    sku: String,
+    name: String,
+    attributes: serde_json::Value,
+    price_amount: i64,
+    currency: String,
+    on_hand: i32,
+    held: i32,
+}
+
+impl From<VariantRow> for Variant {
+    fn from(r: VariantRow) -> Self {
+        Variant {
             id: r.id,
-            seller_id: r.seller_id,
+            sku: r.sku,
             name: r.name,
-            category: r.category,
-            info: Json(r.info),
-            version: r.version,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
+            attributes: Json(r.attributes),
+            price: Money {
+                amount: r.price_amount,
+                currency: r.currency.trim().to_string(),
+            },
+            on_hand: r.on_hand,
+            held: r.held,
         }
     }
 }
@@ -53,8 +71,204 @@ impl From<ProductRow> for Product {
 /// Columns of [`ProductRow`], as a literal so queries stay static strings.
 macro_rules! product_columns {
     () => {
-        "id, seller_id, name, category, info, version, created_at, updated_at"
+        "id, seller_id, name, description, category, info, status, image_key, version, \
+         created_at, updated_at, deleted_at"
     };
+}
+
+/// A unique-violation on the SKU index means the seller already uses that SKU.
+fn sku_error(field: &str) -> impl Fn(sqlx::Error) -> StoreError + '_ {
+    move |e| match &e {
+        sqlx::Error::Database(db) if db.code().as_deref() == Some("23505") => StoreError::Invalid {
+            field: field.to_string(),
+            message: "is already used by another of your variants".into(),
+        },
+        _ => store_error(e),
+    }
+}
+
+fn default_sku(product_id: Uuid) -> String {
+    let hex = product_id.simple().to_string();
+    format!("SKU-{}", hex[hex.len() - 12..].to_ascii_uppercase())
+}
+
+impl PgInventory {
+    pub fn new(pool: PgPool, image_base_url: impl Into<String>) -> Self {
+        Self {
+            pool,
+            image_base_url: image_base_url.into(),
+        }
+    }
+
+    /// The whole document of a product row: its live variants, its image URL.
+    async fn document(
+        &self,
+        conn: &mut PgConnection,
+        row: ProductRow,
+    ) -> Result<Product, StoreError> {
+        let variants: Vec<VariantRow> = sqlx::query_as(
+            "SELECT id, sku, name, attributes, price_amount, currency, on_hand, held
+             FROM variants WHERE product_id = $1 AND removed_at IS NULL
+             ORDER BY position, created_at",
+        )
+        .bind(row.id)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(store_error)?;
+        Ok(Product {
+            id: row.id,
+            seller_id: row.seller_id,
+            name: row.name,
+            description: row.description,
+            category: row.category,
+            info: Json(row.info),
+            status: ProductStatus::parse(&row.status).unwrap_or_default(),
+            image_url: row
+                .image_key
+                .map(|k| format!("{}/{k}", self.image_base_url.trim_end_matches('/'))),
+            variants: variants.into_iter().map(Variant::from).collect(),
+            version: row.version,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+
+    /// Locks one of `seller_id`'s live products for the rest of the transaction.
+    async fn lock_owned(
+        conn: &mut PgConnection,
+        seller_id: &str,
+        id: Uuid,
+    ) -> Result<ProductRow, StoreError> {
+        let row: Option<ProductRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            product_columns!(),
+            " FROM products WHERE id = $1 FOR UPDATE"
+        ))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(store_error)?;
+        match row {
+            Some(r) if r.deleted_at.is_some() => Err(StoreError::NotFound),
+            Some(r) if r.seller_id != seller_id => Err(StoreError::Forbidden(
+                "the product belongs to another seller".into(),
+            )),
+            Some(r) => Ok(r),
+            None => Err(StoreError::NotFound),
+        }
+    }
+
+    /// Locks the product that owns a live variant (product first, then variant).
+    async fn lock_variant_owner(
+        conn: &mut PgConnection,
+        seller_id: &str,
+        variant_id: Uuid,
+    ) -> Result<ProductRow, StoreError> {
+        let product_id: Option<Uuid> = sqlx::query_scalar(
+            "SELECT product_id FROM variants WHERE id = $1 AND removed_at IS NULL",
+        )
+        .bind(variant_id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(store_error)?;
+        let product_id = product_id.ok_or(StoreError::NotFound)?;
+        Self::lock_owned(conn, seller_id, product_id).await
+    }
+
+    /// Bumps the version, then enqueues the new document; the caller commits.
+    async fn bump_and_emit(
+        &self,
+        conn: &mut PgConnection,
+        id: Uuid,
+    ) -> Result<Product, StoreError> {
+        let row: ProductRow = sqlx::query_as(concat!(
+            "UPDATE products SET version = version + 1, updated_at = now() WHERE id = $1
+             RETURNING ",
+            product_columns!()
+        ))
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(store_error)?;
+        let product = self.document(conn, row).await?;
+        outbox::enqueue(conn, &upserted_event(&product)?)
+            .await
+            .map_err(store_error)?;
+        Ok(product)
+    }
+
+    async fn insert_variant(
+        conn: &mut PgConnection,
+        product_id: Uuid,
+        seller_id: &str,
+        variant: &NewVariant,
+        field: &str,
+    ) -> Result<(), StoreError> {
+        let id = Uuid::now_v7();
+        sqlx::query(
+            "INSERT INTO variants (id, product_id, seller_id, sku, name, attributes, price_amount,
+                                   currency, on_hand, position)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
+                     (SELECT coalesce(max(position) + 1, 0) FROM variants WHERE product_id = $2))",
+        )
+        .bind(id)
+        .bind(product_id)
+        .bind(seller_id)
+        .bind(&variant.sku)
+        .bind(&variant.name)
+        .bind(&variant.attributes)
+        .bind(variant.price.amount)
+        .bind(&variant.price.currency)
+        .bind(variant.on_hand)
+        .execute(&mut *conn)
+        .await
+        .map_err(sku_error(field))?;
+        if variant.on_hand > 0 {
+            movement(conn, id, variant.on_hand, 0, "initial stock", None).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Locks the product owning `variant_id` (lock order everywhere: product, then variant, so
+/// concurrent holds and stock changes cannot deadlock). `None` when there is no such variant.
+async fn lock_product_of_variant(
+    conn: &mut PgConnection,
+    variant_id: Uuid,
+) -> Result<Option<Uuid>, StoreError> {
+    sqlx::query_scalar(
+        "SELECT p.id FROM products p JOIN variants v ON v.product_id = p.id
+         WHERE v.id = $1 AND p.deleted_at IS NULL
+         FOR UPDATE OF p",
+    )
+    .bind(variant_id)
+    .fetch_optional(conn)
+    .await
+    .map_err(store_error)
+}
+
+/// Appends one row to the stock ledger.
+async fn movement(
+    conn: &mut PgConnection,
+    variant_id: Uuid,
+    on_hand_delta: i32,
+    held_delta: i32,
+    reason: &str,
+    order_id: Option<Uuid>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO stock_movements (variant_id, on_hand_delta, held_delta, reason, order_id)
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(variant_id)
+    .bind(on_hand_delta)
+    .bind(held_delta)
+    .bind(reason)
+    .bind(order_id)
+    .execute(conn)
+    .await
+    .map_err(store_error)?;
+    Ok(())
 }
 
 /// The event that carries a product's whole document to the read model.
@@ -77,21 +291,41 @@ impl InventoryStore for PgInventory {
         new: NewProduct,
     ) -> Result<Product, StoreError> {
         let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let id = Uuid::now_v7();
         let row: ProductRow = sqlx::query_as(concat!(
-            "INSERT INTO products (id, seller_id, name, category, info)
-             VALUES ($1, $2, $3, $4, $5)
+            "INSERT INTO products (id, seller_id, name, description, category, info, status)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
              RETURNING ",
             product_columns!()
         ))
-        .bind(Uuid::now_v7())
+        .bind(id)
         .bind(seller_id)
         .bind(&new.name)
+        .bind(&new.description)
         .bind(&new.category)
         .bind(&new.info)
+        .bind(new.status.as_str())
         .fetch_one(&mut *tx)
         .await
         .map_err(store_error)?;
-        let product = Product::from(row);
+        if new.variants.is_empty() {
+            let default = NewVariant {
+                sku: default_sku(id),
+                name: "Default".into(),
+                attributes: serde_json::json!({}),
+                price: Money {
+                    amount: 0,
+                    currency: "EUR".into(),
+                },
+                on_hand: 0,
+            };
+            Self::insert_variant(&mut tx, id, seller_id, &default, "input.variants").await?;
+        }
+        for (i, variant) in new.variants.iter().enumerate() {
+            let field = format!("input.variants.{i}.sku");
+            Self::insert_variant(&mut tx, id, seller_id, variant, &field).await?;
+        }
+        let product = self.document(&mut tx, row).await?;
         outbox::enqueue(&mut tx, &upserted_event(&product)?)
             .await
             .map_err(store_error)?;
@@ -100,15 +334,433 @@ impl InventoryStore for PgInventory {
     }
 
     async fn list_products(&self, limit: u32) -> Result<Vec<Product>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(store_error)?;
         let rows: Vec<ProductRow> = sqlx::query_as(concat!(
             "SELECT ",
             product_columns!(),
-            " FROM products ORDER BY created_at DESC, id DESC LIMIT $1"
+            " FROM products WHERE deleted_at IS NULL ORDER BY created_at DESC, id DESC LIMIT $1"
         ))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(store_error)?;
+        let mut products = Vec::with_capacity(rows.len());
+        for row in rows {
+            products.push(self.document(&mut conn, row).await?);
+        }
+        Ok(products)
+    }
+
+    async fn owned_product(&self, seller_id: &str, id: Uuid) -> Result<Product, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let row = Self::lock_owned(&mut tx, seller_id, id).await?;
+        let product = self.document(&mut tx, row).await?;
+        tx.commit().await.map_err(store_error)?;
+        Ok(product)
+    }
+
+    async fn update_product(
+        &self,
+        seller_id: &str,
+        id: Uuid,
+        expected_version: i64,
+        patch: ProductPatch,
+    ) -> Result<Product, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let row = Self::lock_owned(&mut tx, seller_id, id).await?;
+        if row.version != expected_version {
+            return Err(StoreError::StaleVersion {
+                current: row.version,
+            });
+        }
+        let category = patch.category.unwrap_or(row.category);
+        let mut info = patch.info.unwrap_or(row.info);
+        if let serde_json::Value::Object(map) = &mut info {
+            map.insert(
+                "category".into(),
+                serde_json::Value::String(category.clone()),
+            );
+        }
+        sqlx::query(
+            "UPDATE products SET name = $2, description = $3, category = $4, info = $5 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(patch.name.unwrap_or(row.name))
+        .bind(patch.description.unwrap_or(row.description))
+        .bind(&category)
+        .bind(&info)
+        .execute(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        let product = self.bump_and_emit(&mut tx, id).await?;
+        tx.commit().await.map_err(store_error)?;
+        Ok(product)
+    }
+
+    async fn delete_product(
+        &self,
+        seller_id: &str,
+        id: Uuid,
+        expected_version: Option<i64>,
+    ) -> Result<Product, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let row = Self::lock_owned(&mut tx, seller_id, id).await?;
+        if let Some(expected) = expected_version
+            && row.version != expected
+        {
+            return Err(StoreError::StaleVersion {
+                current: row.version,
+            });
+        }
+        let row: ProductRow = sqlx::query_as(concat!(
+            "UPDATE products SET deleted_at = now(), version = version + 1, updated_at = now()
+             WHERE id = $1 RETURNING ",
+            product_columns!()
+        ))
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        let product = self.document(&mut tx, row).await?;
+        let event = EventEnvelope::new(
+            PRODUCT_DELETED,
+            product.id,
+            product.version,
+            serde_json::json!({"id": product.id, "version": product.version}),
+        );
+        outbox::enqueue(&mut tx, &event)
+            .await
+            .map_err(store_error)?;
+        tx.commit().await.map_err(store_error)?;
+        Ok(product)
+    }
+
+    async fn set_status(
+        &self,
+        seller_id: &str,
+        id: Uuid,
+        status: ProductStatus,
+    ) -> Result<Product, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let row = Self::lock_owned(&mut tx, seller_id, id).await?;
+        if row.status == status.as_str() {
+            let product = self.document(&mut tx, row).await?;
+            tx.commit().await.map_err(store_error)?;
+            return Ok(product);
+        }
+        sqlx::query("UPDATE products SET status = $2 WHERE id = $1")
+            .bind(id)
+            .bind(status.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?;
+        let product = self.bump_and_emit(&mut tx, id).await?;
+        tx.commit().await.map_err(store_error)?;
+        Ok(product)
+    }
+
+    async fn add_variant(
+        &self,
+        seller_id: &str,
+        product_id: Uuid,
+        variant: NewVariant,
+    ) -> Result<Product, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        Self::lock_owned(&mut tx, seller_id, product_id).await?;
+        let count: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM variants WHERE product_id = $1 AND removed_at IS NULL",
+        )
+        .bind(product_id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        if count >= mercado_resolvers::inventory::VARIANTS_MAX as i64 {
+            return Err(StoreError::Invalid {
+                field: "productId".into(),
+                message: "the product already has the most variants allowed".into(),
+            });
+        }
+        Self::insert_variant(&mut tx, product_id, seller_id, &variant, "input.sku").await?;
+        let product = self.bump_and_emit(&mut tx, product_id).await?;
+        tx.commit().await.map_err(store_error)?;
+        Ok(product)
+    }
+
+    async fn update_variant(
+        &self,
+        seller_id: &str,
+        variant_id: Uuid,
+        patch: VariantPatch,
+    ) -> Result<Product, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let product = Self::lock_variant_owner(&mut tx, seller_id, variant_id).await?;
+        sqlx::query(
+            "UPDATE variants SET sku = coalesce($2, sku), name = coalesce($3, name),
+                    attributes = coalesce($4, attributes),
+                    price_amount = coalesce($5, price_amount), currency = coalesce($6, currency)
+             WHERE id = $1",
+        )
+        .bind(variant_id)
+        .bind(&patch.sku)
+        .bind(&patch.name)
+        .bind(&patch.attributes)
+        .bind(patch.price.as_ref().map(|p| p.amount))
+        .bind(patch.price.as_ref().map(|p| p.currency.clone()))
+        .execute(&mut *tx)
+        .await
+        .map_err(sku_error("input.sku"))?;
+        let product = self.bump_and_emit(&mut tx, product.id).await?;
+        tx.commit().await.map_err(store_error)?;
+        Ok(product)
+    }
+
+    async fn remove_variant(
+        &self,
+        seller_id: &str,
+        variant_id: Uuid,
+    ) -> Result<Product, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let product = Self::lock_variant_owner(&mut tx, seller_id, variant_id).await?;
+        let (live, held): (i64, i32) = sqlx::query_as(
+            "SELECT (SELECT count(*) FROM variants WHERE product_id = $1 AND removed_at IS NULL),
+                    (SELECT held FROM variants WHERE id = $2)",
+        )
+        .bind(product.id)
+        .bind(variant_id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        let refuse = |message: &str| StoreError::Invalid {
+            field: "id".into(),
+            message: message.into(),
+        };
+        if live <= 1 {
+            return Err(refuse("a product keeps at least one variant"));
+        }
+        if held > 0 {
+            return Err(refuse("units of this variant are held by orders in flight"));
+        }
+        sqlx::query("UPDATE variants SET removed_at = now() WHERE id = $1")
+            .bind(variant_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?;
+        let product = self.bump_and_emit(&mut tx, product.id).await?;
+        tx.commit().await.map_err(store_error)?;
+        Ok(product)
+    }
+
+    async fn change_stock(
+        &self,
+        seller_id: &str,
+        variant_id: Uuid,
+        change: StockChange,
+        reason: &str,
+    ) -> Result<Product, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let product = Self::lock_variant_owner(&mut tx, seller_id, variant_id).await?;
+        let (current, held): (i32, i32) =
+            sqlx::query_as("SELECT on_hand, held FROM variants WHERE id = $1")
+                .bind(variant_id)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(store_error)?;
+        let (target, field) = match change {
+            StockChange::Set(n) => (i64::from(n), "onHand"),
+            StockChange::Adjust(d) => (i64::from(current) + i64::from(d), "delta"),
+        };
+        if target < i64::from(held) || target > i64::from(STOCK_MAX) {
+            return Err(StoreError::Invalid {
+                field: field.into(),
+                message: format!(
+                    "would make onHand {target}: it must stay between the {held} held and {STOCK_MAX}"
+                ),
+            });
+        }
+        let target = i32::try_from(target).unwrap_or(STOCK_MAX);
+        if target != current {
+            sqlx::query("UPDATE variants SET on_hand = $2 WHERE id = $1")
+                .bind(variant_id)
+                .bind(target)
+                .execute(&mut *tx)
+                .await
+                .map_err(store_error)?;
+            movement(&mut tx, variant_id, target - current, 0, reason, None).await?;
+        }
+        let product = self.bump_and_emit(&mut tx, product.id).await?;
+        tx.commit().await.map_err(store_error)?;
+        Ok(product)
+    }
+
+    async fn set_image(
+        &self,
+        product_id: Uuid,
+        seller_id: &str,
+        key: &str,
+    ) -> Result<Option<Product>, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let row = match Self::lock_owned(&mut tx, seller_id, product_id).await {
+            Ok(row) => row,
+            Err(StoreError::NotFound | StoreError::Forbidden(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        if row.image_key.as_deref() == Some(key) {
+            return Ok(None);
+        }
+        sqlx::query("UPDATE products SET image_key = $2 WHERE id = $1")
+            .bind(product_id)
+            .bind(key)
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?;
+        let product = self.bump_and_emit(&mut tx, product_id).await?;
+        tx.commit().await.map_err(store_error)?;
+        Ok(Some(product))
+    }
+}
+
+#[async_trait]
+impl StockHolds for PgInventory {
+    async fn hold(
+        &self,
+        order_id: Uuid,
+        variant_id: Uuid,
+        quantity: i32,
+        expires_at: DateTime<Utc>,
+    ) -> Result<HoldOutcome, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let existing: Option<String> = sqlx::query_scalar(
+            "SELECT status FROM stock_holds WHERE order_id = $1 AND variant_id = $2",
+        )
+        .bind(order_id)
+        .bind(variant_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        if existing.is_some() {
+            // Idempotent: this order already asked for this variant.
+            return Ok(HoldOutcome::Held);
+        }
+        if lock_product_of_variant(&mut tx, variant_id)
+            .await?
+            .is_none()
+        {
+            return Ok(HoldOutcome::Insufficient);
+        }
+        // The one conditional statement: reserve only what is available.
+        let product_id: Option<Uuid> = sqlx::query_scalar(
+            "UPDATE variants SET held = held + $2
+             WHERE id = $1 AND removed_at IS NULL AND on_hand - held >= $2
+             RETURNING product_id",
+        )
+        .bind(variant_id)
+        .bind(quantity)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        let Some(product_id) = product_id else {
+            return Ok(HoldOutcome::Insufficient);
+        };
+        sqlx::query(
+            "INSERT INTO stock_holds (order_id, variant_id, quantity, expires_at)
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(order_id)
+        .bind(variant_id)
+        .bind(quantity)
+        .bind(expires_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        movement(&mut tx, variant_id, 0, quantity, "hold", Some(order_id)).await?;
+        self.bump_and_emit(&mut tx, product_id).await?;
+        tx.commit().await.map_err(store_error)?;
+        Ok(HoldOutcome::Held)
+    }
+
+    async fn release(
+        &self,
+        order_id: Uuid,
+        variant_id: Uuid,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
+        self.settle(order_id, variant_id, false, reason).await
+    }
+
+    async fn commit(&self, order_id: Uuid, variant_id: Uuid) -> Result<bool, StoreError> {
+        self.settle(order_id, variant_id, true, "sale").await
+    }
+
+    async fn release_expired(&self, limit: u32) -> Result<usize, StoreError> {
+        let expired: Vec<(Uuid, Uuid)> = sqlx::query_as(
+            "SELECT order_id, variant_id FROM stock_holds
+             WHERE status = 'HELD' AND expires_at < now()
+             ORDER BY expires_at LIMIT $1",
+        )
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await
         .map_err(store_error)?;
-        Ok(rows.into_iter().map(Product::from).collect())
+        let mut released = 0;
+        for (order_id, variant_id) in expired {
+            if self
+                .settle(order_id, variant_id, false, "hold expired")
+                .await?
+            {
+                released += 1;
+            }
+        }
+        Ok(released)
+    }
+}
+
+impl PgInventory {
+    /// Ends an active hold: `sold` turns it into a sale, otherwise it is given back.
+    async fn settle(
+        &self,
+        order_id: Uuid,
+        variant_id: Uuid,
+        sold: bool,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        lock_product_of_variant(&mut tx, variant_id).await?;
+        let quantity: Option<i32> = sqlx::query_scalar(
+            "UPDATE stock_holds SET status = $3, updated_at = now()
+             WHERE order_id = $1 AND variant_id = $2 AND status = 'HELD'
+             RETURNING quantity",
+        )
+        .bind(order_id)
+        .bind(variant_id)
+        .bind(if sold { "COMMITTED" } else { "RELEASED" })
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        let Some(quantity) = quantity else {
+            return Ok(false);
+        };
+        let on_hand_delta = if sold { -quantity } else { 0 };
+        let product_id: Uuid = sqlx::query_scalar(
+            "UPDATE variants SET held = held - $2, on_hand = on_hand + $3 WHERE id = $1
+             RETURNING product_id",
+        )
+        .bind(variant_id)
+        .bind(quantity)
+        .bind(on_hand_delta)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        movement(
+            &mut tx,
+            variant_id,
+            on_hand_delta,
+            -quantity,
+            reason,
+            Some(order_id),
+        )
+        .await?;
+        self.bump_and_emit(&mut tx, product_id).await?;
+        tx.commit().await.map_err(store_error)?;
+        Ok(true)
     }
 }

@@ -1,6 +1,7 @@
 //! Background workloads. Each has a single-step function (one batch, one message) that tests
 //! drive directly; the `run` loops only wrap those steps with waiting and shutdown.
 
+pub mod image_events;
 pub mod projector;
 pub mod relay;
 pub mod sqs_consumer;

@@ -6,7 +6,7 @@ use mercado_resolvers::inventory::Product;
 
 use crate::{
     dynamo::{DynamoCatalog, Upsert},
-    events::{EventEnvelope, PRODUCT_UPSERTED},
+    events::{EventEnvelope, PRODUCT_DELETED, PRODUCT_UPSERTED},
 };
 
 /// What projecting one event did.
@@ -62,6 +62,15 @@ impl Projector {
                     Err(e) => return Err(ProjectError::Unavailable(e.to_string())),
                 }
             }
+            PRODUCT_DELETED => match self
+                .catalog
+                .tombstone(event.aggregate_id, event.version)
+                .await
+            {
+                Ok(Upsert::Applied) => Projected::Applied,
+                Ok(Upsert::Stale) => Projected::Stale,
+                Err(e) => return Err(ProjectError::Unavailable(e.to_string())),
+            },
             _ => Projected::Ignored,
         };
         // Commit-to-visible lag: `occurred_at` is stamped inside the writing transaction.

@@ -1,6 +1,7 @@
-//! Feeds the projector from the SQS queue that the EventBridge rule targets. A message is
-//! deleted only after it was projected (or found stale); anything else is left for SQS to
-//! redeliver after its visibility timeout.
+//! Reads an SQS queue and hands each message to a [`MessageHandler`]: the projector (behind the
+//! EventBridge rule) or the image-events handler (behind the S3 notification). A message is
+//! deleted only after its handler succeeded; anything else is left for SQS to redeliver after
+//! its visibility timeout.
 
 use std::sync::Arc;
 
@@ -14,10 +15,35 @@ use super::{
 };
 use crate::events::EventEnvelope;
 
+/// What a consumer does with one message body.
+#[async_trait::async_trait]
+pub trait MessageHandler: Send + Sync {
+    /// `Ok` deletes the message; `Err` leaves it for redelivery.
+    async fn handle(&self, body: &str) -> Result<(), String>;
+}
+
 /// The part of an EventBridge event delivered to SQS that we read.
 #[derive(Deserialize)]
 struct EventBridgeEvent {
     detail: EventEnvelope,
+}
+
+/// EventBridge events → the projector.
+#[async_trait::async_trait]
+impl MessageHandler for Projector {
+    async fn handle(&self, body: &str) -> Result<(), String> {
+        let event = serde_json::from_str::<EventBridgeEvent>(body).map_err(|e| {
+            ProjectError::Malformed {
+                id: uuid::Uuid::nil(),
+                reason: format!("not an EventBridge event with a mercado envelope: {e}"),
+            }
+            .to_string()
+        })?;
+        self.project(&event.detail)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -30,7 +56,7 @@ pub struct ConsumeReport {
 pub struct SqsConsumer {
     client: Client,
     queue_url: String,
-    projector: Arc<Projector>,
+    handler: Arc<dyn MessageHandler>,
     wait_seconds: i32,
 }
 
@@ -38,18 +64,18 @@ impl SqsConsumer {
     pub fn new(
         client: Client,
         queue_url: impl Into<String>,
-        projector: Arc<Projector>,
+        handler: Arc<dyn MessageHandler>,
         wait_seconds: i32,
     ) -> Self {
         Self {
             client,
             queue_url: queue_url.into(),
-            projector,
+            handler,
             wait_seconds,
         }
     }
 
-    /// Receives one batch (long poll, up to 10 messages), projects each, deletes the successes.
+    /// Receives one batch (long poll, up to 10 messages), handles each, deletes the successes.
     pub async fn consume_once(&self) -> Result<ConsumeReport, String> {
         let out = self
             .client
@@ -69,14 +95,7 @@ impl SqsConsumer {
         for (i, message) in messages.iter().enumerate() {
             let message_id = message.message_id().unwrap_or_default();
             let body = message.body().unwrap_or_default();
-            let outcome = match serde_json::from_str::<EventBridgeEvent>(body) {
-                Ok(ev) => self.projector.project(&ev.detail).await,
-                Err(e) => Err(ProjectError::Malformed {
-                    id: uuid::Uuid::nil(),
-                    reason: format!("not an EventBridge event with a mercado envelope: {e}"),
-                }),
-            };
-            match outcome {
+            match self.handler.handle(body).await {
                 Ok(_) => {
                     report.projected += 1;
                     if let Some(handle) = message.receipt_handle() {
@@ -91,7 +110,7 @@ impl SqsConsumer {
                 }
                 Err(e) => {
                     report.failed += 1;
-                    tracing::warn!(%message_id, error = %e, "message not projected; left for redelivery");
+                    tracing::warn!(%message_id, error = %e, "message not handled; left for redelivery");
                 }
             }
         }

@@ -11,7 +11,7 @@ use std::{path::PathBuf, time::Duration};
 
 use mercado::{
     auth::LocalIssuer,
-    config::{AuthConfig, AuthMode, AwsConfig, BusKind, DatabaseConfig, ServeConfig},
+    config::{AuthConfig, AuthMode, AwsConfig, BusKind, DatabaseConfig, ImagesConfig, ServeConfig},
     server::Server,
 };
 use mercado_resolvers::Role;
@@ -93,6 +93,16 @@ impl Stack {
                 access_token_ttl_seconds: 900,
                 data_dir: data_dir.clone(),
             },
+            images: ImagesConfig {
+                images_bucket: format!("mercado-test-{id}"),
+                image_queue_url: Some(format!(
+                    "{}/123456789012/mercado-test-images-{id}",
+                    endpoint.trim_end_matches('/')
+                )),
+                image_max_bytes: 5 * 1024 * 1024,
+                image_url_ttl_seconds: 900,
+                image_base_url: None,
+            },
         };
         let stack = Self {
             id,
@@ -117,6 +127,14 @@ impl Stack {
         mercado::dynamo::provision_profiles_table(
             &aws_sdk_dynamodb::Client::new(&sdk),
             &self.config.aws.profiles_table,
+        )
+        .await
+        .unwrap();
+        mercado::s3::provision_images(
+            &mercado::s3::client(&sdk),
+            &aws_sdk_sqs::Client::new(&sdk),
+            &self.config.images.images_bucket,
+            self.config.images.image_queue_url.as_deref().unwrap(),
         )
         .await
         .unwrap();
@@ -233,7 +251,7 @@ impl App {
             let (_, body) = self
                 .graphql(
                     None,
-                    "query($id: ID!) { product(id: $id) { id name category sellerId version info } }",
+                    "query($id: ID!) { product(id: $id) { id name category sellerId version info imageUrl status } }",
                     json!({"id": id}),
                 )
                 .await;

@@ -1,9 +1,84 @@
-use async_graphql::{ComplexObject, ID, Json, SimpleObject};
+use async_graphql::{ComplexObject, Enum, ID, Json, SimpleObject};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::ApiError;
+
+/// Whether buyers can see and buy a product.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ProductStatus {
+    /// Being prepared; hidden from buyers.
+    Draft,
+    /// Listed in the catalog.
+    #[default]
+    Active,
+    /// Withdrawn for good; hidden from buyers.
+    Archived,
+}
+
+impl ProductStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "DRAFT",
+            Self::Active => "ACTIVE",
+            Self::Archived => "ARCHIVED",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "DRAFT" => Some(Self::Draft),
+            "ACTIVE" => Some(Self::Active),
+            "ARCHIVED" => Some(Self::Archived),
+            _ => None,
+        }
+    }
+}
+
+/// An amount of money in integer minor units (cents) of an ISO 4217 currency.
+#[derive(SimpleObject, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Money {
+    /// Minor units: 1999 with `EUR` is €19.99.
+    pub amount: i64,
+    /// ISO 4217 code, e.g. `EUR`.
+    pub currency: String,
+}
+
+/// A sellable unit of a product (a size, a colour…), with its price and stock.
+#[derive(SimpleObject, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[graphql(complex)]
+#[serde(rename_all = "camelCase")]
+pub struct Variant {
+    #[graphql(skip)]
+    pub id: Uuid,
+    /// Stock-keeping unit, unique among the seller's live variants.
+    pub sku: String,
+    /// Display name, e.g. `Large / Blue`.
+    pub name: String,
+    /// Free-form attributes (size, colour…): a JSON object.
+    pub attributes: Json<serde_json::Value>,
+    /// Unit price.
+    pub price: Money,
+    /// Units in stock.
+    pub on_hand: i32,
+    /// Units reserved by orders in flight.
+    pub held: i32,
+}
+
+#[ComplexObject]
+impl Variant {
+    /// Stable identifier (a UUID).
+    async fn id(&self) -> ID {
+        ID(self.id.to_string())
+    }
+
+    /// Units a buyer can still take: `onHand - held`.
+    async fn available(&self) -> i32 {
+        self.on_hand - self.held
+    }
+}
 
 /// A product: the whole document, as PostgreSQL commits it and as events carry it to the catalog.
 #[derive(SimpleObject, Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -16,10 +91,22 @@ pub struct Product {
     pub seller_id: String,
     /// Display name.
     pub name: String,
+    /// Longer description.
+    #[serde(default)]
+    pub description: String,
     /// Category used for browsing; also kept as `info.category` for the original API.
     pub category: String,
     /// Free-form attributes (a JSON object).
     pub info: Json<serde_json::Value>,
+    /// Whether buyers can see it.
+    #[serde(default)]
+    pub status: ProductStatus,
+    /// Public URL of the product image, once one was uploaded.
+    #[serde(default)]
+    pub image_url: Option<String>,
+    /// The sellable units (at least one).
+    #[serde(default)]
+    pub variants: Vec<Variant>,
     /// Grows by one on every change; the read model accepts only newer versions.
     pub version: i64,
     /// When the product was created.
@@ -44,108 +131,238 @@ impl Product {
     }
 }
 
+/// A validated new variant.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewVariant {
+    pub sku: String,
+    pub name: String,
+    pub attributes: serde_json::Value,
+    pub price: Money,
+    pub on_hand: i32,
+}
+
 /// A validated new product, ready for a store.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewProduct {
     pub name: String,
+    pub description: String,
     pub category: String,
     /// A JSON object whose `category` equals `category`.
     pub info: serde_json::Value,
+    pub status: ProductStatus,
+    /// Empty means: one default variant (price 0 in the default currency, no stock).
+    pub variants: Vec<NewVariant>,
+}
+
+/// A validated partial change of a product's fields (`None` keeps a field).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ProductPatch {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub category: Option<String>,
+    pub info: Option<serde_json::Value>,
+}
+
+/// A validated partial change of a variant (`None` keeps a field).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct VariantPatch {
+    pub sku: Option<String>,
+    pub name: Option<String>,
+    pub attributes: Option<serde_json::Value>,
+    pub price: Option<Money>,
+}
+
+/// A change of a variant's stock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StockChange {
+    /// Set `onHand` to this value.
+    Set(i32),
+    /// Add this (negative to remove) to `onHand`.
+    Adjust(i32),
 }
 
 pub const NAME_MAX_CHARS: usize = 200;
+pub const DESCRIPTION_MAX_CHARS: usize = 5000;
 pub const CATEGORY_MAX_CHARS: usize = 100;
-/// Serialized size limit of `info`.
+pub const SKU_MAX_CHARS: usize = 64;
+/// Serialized size limit of `info` and of variant attributes.
 pub const INFO_MAX_BYTES: usize = 16 * 1024;
+/// Largest price: 10 million units of the currency.
+pub const PRICE_MAX_MINOR: i64 = 1_000_000_000;
+/// Largest stock a variant may hold, and largest single adjustment.
+pub const STOCK_MAX: i32 = 1_000_000;
+pub const VARIANTS_MAX: usize = 100;
+pub const REASON_MAX_CHARS: usize = 200;
 
-/// Checks a new product's fields and normalises them (trimmed strings, `info.category` set).
-/// `path` prefixes the field names in errors (`input` for GraphQL, empty for REST).
-pub fn validate_new_product(
-    path: &str,
-    name: &str,
+/// ISO 4217 codes accepted for prices.
+pub const CURRENCIES: &[&str] = &[
+    "AED", "ARS", "AUD", "BGN", "BRL", "CAD", "CHF", "CLP", "CNY", "COP", "CZK", "DKK", "EGP",
+    "EUR", "GBP", "HKD", "HUF", "IDR", "ILS", "INR", "ISK", "JPY", "KRW", "MAD", "MXN", "MYR",
+    "NGN", "NOK", "NZD", "PEN", "PHP", "PKR", "PLN", "RON", "SAR", "SEK", "SGD", "THB", "TRY",
+    "TWD", "UAH", "USD", "VND", "ZAR",
+];
+
+/// Collects violations; every check names its field (`path.field`).
+pub struct Checks {
+    path: String,
+    pub errors: Vec<ApiError>,
+}
+
+impl Checks {
+    pub fn new(path: &str) -> Self {
+        Self {
+            path: path.to_string(),
+            errors: Vec::new(),
+        }
+    }
+
+    pub fn field(&self, name: &str) -> String {
+        if self.path.is_empty() {
+            name.to_string()
+        } else {
+            format!("{}.{name}", self.path)
+        }
+    }
+
+    pub fn fail(&mut self, name: &str, message: impl Into<String>) {
+        let field = self.field(name);
+        self.errors.push(ApiError::bad_input(field, message));
+    }
+
+    /// Trimmed text of `min..=max` characters.
+    pub fn text(&mut self, name: &str, value: &str, min: usize, max: usize) -> String {
+        let value = value.trim().to_string();
+        let n = value.chars().count();
+        if n < min {
+            self.fail(
+                name,
+                if min == 1 {
+                    "must not be empty".to_string()
+                } else {
+                    format!("must be at least {min} characters")
+                },
+            );
+        } else if n > max {
+            self.fail(name, format!("must be at most {max} characters"));
+        }
+        value
+    }
+
+    /// A JSON object of at most [`INFO_MAX_BYTES`].
+    pub fn object(&mut self, name: &str, value: Option<serde_json::Value>) -> serde_json::Value {
+        let value = match value {
+            None | Some(serde_json::Value::Null) => serde_json::Value::Object(Default::default()),
+            Some(v @ serde_json::Value::Object(_)) => v,
+            Some(_) => {
+                self.fail(name, "must be a JSON object");
+                serde_json::Value::Object(Default::default())
+            }
+        };
+        if serde_json::to_vec(&value).map_or(0, |b| b.len()) > INFO_MAX_BYTES {
+            self.fail(
+                name,
+                format!("must be at most {INFO_MAX_BYTES} bytes of JSON"),
+            );
+        }
+        value
+    }
+
+    pub fn money(&mut self, name: &str, amount: i64, currency: &str) -> Money {
+        if !(0..=PRICE_MAX_MINOR).contains(&amount) {
+            self.fail(
+                &format!("{name}.amount"),
+                format!("must be between 0 and {PRICE_MAX_MINOR}"),
+            );
+        }
+        let currency = currency.trim().to_ascii_uppercase();
+        if !CURRENCIES.contains(&currency.as_str()) {
+            self.fail(
+                &format!("{name}.currency"),
+                "must be a supported ISO 4217 code",
+            );
+        }
+        Money { amount, currency }
+    }
+
+    pub fn stock(&mut self, name: &str, value: i32) -> i32 {
+        if !(0..=STOCK_MAX).contains(&value) {
+            self.fail(name, format!("must be between 0 and {STOCK_MAX}"));
+        }
+        value
+    }
+
+    pub fn sku(&mut self, name: &str, value: &str) -> String {
+        let sku = self.text(name, value, 1, SKU_MAX_CHARS);
+        if !sku
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
+            self.fail(name, "may hold only letters, digits, '-', '_' and '.'");
+        }
+        sku
+    }
+
+    pub fn finish<T>(self, value: T) -> Result<T, Vec<ApiError>> {
+        if self.errors.is_empty() {
+            Ok(value)
+        } else {
+            Err(self.errors)
+        }
+    }
+}
+
+/// The category from an explicit value or, as the original API sends it, from `info.category`;
+/// mirrored into `info.category`.
+pub fn category_and_info(
+    checks: &mut Checks,
     category: Option<&str>,
     info: Option<serde_json::Value>,
-) -> Result<NewProduct, Vec<ApiError>> {
-    let field = |f: &str| {
-        if path.is_empty() {
-            f.to_string()
-        } else {
-            format!("{path}.{f}")
-        }
-    };
-    let mut errors = Vec::new();
-
-    let name = name.trim().to_string();
-    if name.is_empty() {
-        errors.push(ApiError::bad_input(field("name"), "must not be empty"));
-    } else if name.chars().count() > NAME_MAX_CHARS {
-        errors.push(ApiError::bad_input(
-            field("name"),
-            format!("must be at most {NAME_MAX_CHARS} characters"),
-        ));
-    }
-
-    let mut info = match info {
-        None | Some(serde_json::Value::Null) => serde_json::Value::Object(Default::default()),
-        Some(v @ serde_json::Value::Object(_)) => v,
-        Some(_) => {
-            errors.push(ApiError::bad_input(field("info"), "must be a JSON object"));
-            serde_json::Value::Object(Default::default())
-        }
-    };
-    if serde_json::to_vec(&info).map_or(0, |b| b.len()) > INFO_MAX_BYTES {
-        errors.push(ApiError::bad_input(
-            field("info"),
-            format!("must be at most {INFO_MAX_BYTES} bytes of JSON"),
-        ));
-    }
-
-    // The original API keeps the category inside `info`; GraphQL has it as its own field.
-    let info_category = info.get("category").cloned();
-    let category = match (category, info_category) {
-        (Some(c), _) => Some(c.trim().to_string()),
-        (None, Some(serde_json::Value::String(c))) => Some(c.trim().to_string()),
+) -> (String, serde_json::Value) {
+    let mut info = checks.object("info", info);
+    let from_info = info.get("category").cloned();
+    let category = match (category, from_info) {
+        (Some(c), _) => Some(c.to_string()),
+        (None, Some(serde_json::Value::String(c))) => Some(c),
         (None, Some(_)) => {
-            errors.push(ApiError::bad_input(
-                field("info.category"),
-                "must be a string",
-            ));
+            checks.fail("info.category", "must be a string");
             None
         }
         (None, None) => None,
     };
     let category = match category {
         None => {
-            errors.push(ApiError::bad_input(field("category"), "is required"));
+            checks.fail("category", "is required");
             String::new()
         }
-        Some(c) if c.is_empty() => {
-            errors.push(ApiError::bad_input(field("category"), "must not be empty"));
-            c
-        }
-        Some(c) if c.chars().count() > CATEGORY_MAX_CHARS => {
-            errors.push(ApiError::bad_input(
-                field("category"),
-                format!("must be at most {CATEGORY_MAX_CHARS} characters"),
-            ));
-            c
-        }
-        Some(c) => c,
+        Some(c) => checks.text("category", &c, 1, CATEGORY_MAX_CHARS),
     };
-
-    if !errors.is_empty() {
-        return Err(errors);
-    }
     if let serde_json::Value::Object(map) = &mut info {
         map.insert(
             "category".into(),
             serde_json::Value::String(category.clone()),
         );
     }
-    Ok(NewProduct {
+    (category, info)
+}
+
+/// Checks a new product's core fields, as the original REST API sends them. `path` prefixes
+/// field names (`input` for GraphQL, empty for REST).
+pub fn validate_new_product(
+    path: &str,
+    name: &str,
+    category: Option<&str>,
+    info: Option<serde_json::Value>,
+) -> Result<NewProduct, Vec<ApiError>> {
+    let mut checks = Checks::new(path);
+    let name = checks.text("name", name, 1, NAME_MAX_CHARS);
+    let (category, info) = category_and_info(&mut checks, category, info);
+    checks.finish(NewProduct {
         name,
+        description: String::new(),
         category,
         info,
+        status: ProductStatus::Active,
+        variants: Vec::new(),
     })
 }
 
@@ -190,5 +407,26 @@ mod tests {
         let errs = validate_new_product("", &long, Some("c"), Some(big)).expect_err("invalid");
         let fields: Vec<_> = errs.iter().filter_map(|e| e.field()).collect();
         assert_eq!(fields, ["name", "info"]);
+    }
+
+    #[test]
+    fn money_and_skus() {
+        let mut checks = Checks::new("input");
+        checks.money("price", -1, "eur");
+        checks.money("price", 10, "XXX");
+        checks.sku("sku", "bad sku!");
+        let fields: Vec<_> = checks
+            .errors
+            .iter()
+            .filter_map(|e| e.field())
+            .map(String::from)
+            .collect();
+        assert_eq!(
+            fields,
+            ["input.price.amount", "input.price.currency", "input.sku"]
+        );
+        let mut ok = Checks::new("");
+        assert_eq!(ok.money("price", 1999, " eur ").currency, "EUR");
+        assert!(ok.errors.is_empty());
     }
 }

@@ -1,0 +1,155 @@
+//! S3: product images. Browsers upload straight to the bucket with presigned PUT URLs; the
+//! bucket's object-created notifications go to an SQS queue that the image-events worker reads.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_s3::{
+    Client,
+    error::DisplayErrorContext,
+    presigning::PresigningConfig,
+    types::{
+        Event, FilterRule, FilterRuleName, NotificationConfiguration,
+        NotificationConfigurationFilter, QueueConfiguration, S3KeyFilter,
+    },
+};
+use mercado_resolvers::{
+    StoreError,
+    inventory::{ImageStorage, PresignedUpload},
+};
+
+use crate::{StartupError, config::ImagesConfig};
+
+/// Key prefix of every product image; the notification is filtered on it.
+pub const IMAGE_PREFIX: &str = "products/";
+
+pub struct S3Images {
+    client: Client,
+    bucket: String,
+    max_bytes: i64,
+    ttl: Duration,
+}
+
+/// An S3 client; path-style addressing when a custom endpoint (a local server) is configured.
+pub fn client(sdk: &aws_config::SdkConfig) -> Client {
+    let config = aws_sdk_s3::config::Builder::from(sdk)
+        .force_path_style(sdk.endpoint_url().is_some())
+        .build();
+    Client::from_conf(config)
+}
+
+impl S3Images {
+    pub fn new(client: Client, config: &ImagesConfig) -> Self {
+        Self {
+            client,
+            bucket: config.images_bucket.clone(),
+            max_bytes: config.image_max_bytes,
+            ttl: Duration::from_secs(config.image_url_ttl_seconds),
+        }
+    }
+}
+
+#[async_trait]
+impl ImageStorage for S3Images {
+    async fn presign_put(
+        &self,
+        key: &str,
+        content_type: &str,
+        content_length: i64,
+    ) -> Result<PresignedUpload, StoreError> {
+        let presigning = PresigningConfig::expires_in(self.ttl)
+            .map_err(|e| StoreError::Internal(format!("presign config: {e}")))?;
+        let request = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .content_length(content_length)
+            .presigned(presigning)
+            .await
+            .map_err(|e| {
+                StoreError::Unavailable(format!("presign: {}", DisplayErrorContext(&e)))
+            })?;
+        let mut headers: Vec<(String, String)> = request
+            .headers()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        // The signature covers these; the browser must send them exactly.
+        for (name, value) in [
+            ("content-type", content_type.to_string()),
+            ("content-length", content_length.to_string()),
+        ] {
+            if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name)) {
+                headers.push((name.to_string(), value));
+            }
+        }
+        Ok(PresignedUpload {
+            url: request.uri().to_string(),
+            method: request.method().to_string(),
+            headers,
+            expires_at: chrono::Utc::now()
+                + chrono::Duration::from_std(self.ttl).unwrap_or_default(),
+        })
+    }
+
+    fn max_bytes(&self) -> i64 {
+        self.max_bytes
+    }
+}
+
+/// Creates (idempotently) the images bucket, the notification queue, and the bucket's
+/// object-created notification to that queue.
+pub async fn provision_images(
+    s3: &Client,
+    sqs: &aws_sdk_sqs::Client,
+    bucket: &str,
+    queue_url: &str,
+) -> Result<(), StartupError> {
+    let aws = |what: &str, e: String| StartupError::Aws(format!("{what}: {e}"));
+    match s3.create_bucket().bucket(bucket).send().await {
+        Ok(_) => {}
+        Err(e)
+            if e.as_service_error().is_some_and(|s| {
+                s.is_bucket_already_owned_by_you() || s.is_bucket_already_exists()
+            }) => {}
+        Err(e) => return Err(aws("create bucket", DisplayErrorContext(&e).to_string())),
+    }
+    let queue_arn = crate::bus::ensure_queue(
+        sqs,
+        queue_url,
+        "s3.amazonaws.com",
+        &format!("arn:aws:s3:::{bucket}"),
+    )
+    .await?;
+    let filter = NotificationConfigurationFilter::builder()
+        .key(
+            S3KeyFilter::builder()
+                .filter_rules(
+                    FilterRule::builder()
+                        .name(FilterRuleName::Prefix)
+                        .value(IMAGE_PREFIX)
+                        .build(),
+                )
+                .build(),
+        )
+        .build();
+    let queue = QueueConfiguration::builder()
+        .id("mercado-image-events")
+        .queue_arn(queue_arn)
+        .events(Event::from("s3:ObjectCreated:*"))
+        .filter(filter)
+        .build()
+        .map_err(|e| aws("queue configuration", e.to_string()))?;
+    s3.put_bucket_notification_configuration()
+        .bucket(bucket)
+        .notification_configuration(
+            NotificationConfiguration::builder()
+                .queue_configurations(queue)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| aws("bucket notification", DisplayErrorContext(&e).to_string()))?;
+    Ok(())
+}
