@@ -27,6 +27,8 @@ struct Cli {
 enum Command {
     /// Serve the API (and, unless MERCADO_RUN_WORKERS=false, the outbox relay and consumer).
     Serve(Box<ServeConfig>),
+    /// Repair the read model from PostgreSQL once (also rebuilds an empty table), then exit.
+    Reconcile(Box<ServeConfig>),
     /// Apply pending PostgreSQL migrations, then exit.
     Migrate(DatabaseConfig),
     /// Create the DynamoDB tables; with MERCADO_QUEUE_URL, the EventBridge bus, the SQS queue
@@ -106,6 +108,21 @@ fn one_line(rendered: &str) -> String {
 async fn execute(command: Command) -> Result<(), StartupError> {
     match command {
         Command::Serve(config) => crate::server::serve(*config).await,
+        Command::Reconcile(config) => {
+            let c = crate::components::Components::build(&config).await?;
+            let report =
+                crate::workers::reconciler::reconcile_once(&c.pool, &c.inventory, &c.catalog)
+                    .await
+                    .map_err(StartupError::Aws)?;
+            match report {
+                Some(r) => println!(
+                    "reconciled: checked {}, repaired {}, removed {}",
+                    r.checked, r.repaired, r.removed
+                ),
+                None => println!("another instance is reconciling; nothing done"),
+            }
+            Ok(())
+        }
         Command::Migrate(db) => {
             let pool = crate::postgres::connect(&db).await?;
             crate::postgres::migrate(&pool).await?;

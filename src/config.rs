@@ -250,6 +250,15 @@ pub struct ServeConfig {
         value_parser = clap::value_parser!(i32).range(0..=20)
     )]
     pub sqs_wait_seconds: i32,
+    /// Seconds between reconciler passes (the daily repair of the read model).
+    #[arg(
+        long,
+        env = "MERCADO_RECONCILE_INTERVAL_SECONDS",
+        value_name = "MERCADO_RECONCILE_INTERVAL_SECONDS",
+        default_value_t = 86_400,
+        value_parser = clap::value_parser!(u64).range(60..)
+    )]
+    pub reconcile_interval_seconds: u64,
     /// Require a bearer token on the original REST endpoints.
     #[arg(
         long,

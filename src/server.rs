@@ -61,6 +61,13 @@ impl Server {
                 config.relay_poll(),
                 rx.clone(),
             )));
+            tasks.push(tokio::spawn(crate::workers::reconciler::run(
+                components.pool.clone(),
+                components.inventory.clone(),
+                components.catalog.clone(),
+                std::time::Duration::from_secs(config.reconcile_interval_seconds),
+                rx.clone(),
+            )));
             for consumer in [&components.consumer, &components.image_consumer]
                 .into_iter()
                 .flatten()

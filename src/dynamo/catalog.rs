@@ -1,25 +1,33 @@
 //! The catalog read model: one item per product holding the whole document a buyer needs, its
 //! version, and the attributes the browsing indexes key on.
 
-use std::collections::HashMap;
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+};
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::{Client, error::DisplayErrorContext, types::AttributeValue};
 use mercado_resolvers::{
     StoreError,
-    catalog::{CatalogReader, ProductPage, ProductQuery},
+    catalog::{CatalogReader, ProductPage, ProductQuery, ProductSort},
     inventory::{Product, ProductStatus},
 };
 use uuid::Uuid;
 
 use super::{
-    ATTR_CATEGORY, ATTR_ID, ATTR_LISTED_SORT, ATTR_LISTING, INDEX_BY_CATEGORY, INDEX_BY_LISTING,
-    cursor::Cursor,
+    ATTR_CATEGORY, ATTR_CREATED_SORT, ATTR_ID, ATTR_LISTED_SORT, ATTR_LISTING, ATTR_SELLER,
+    INDEX_BY_CATEGORY, INDEX_BY_LISTING, INDEX_BY_SELLER, cursor::Cursor,
 };
 
 const ATTR_VERSION: &str = "version";
 const ATTR_DOC: &str = "doc";
 const ATTR_STATUS: &str = "status";
+/// The lowest variant price, for price filters.
+const ATTR_PRICE_FROM: &str = "price_from";
 const ATTR_DELETED: &str = "deleted";
 /// Partition value of the `by_listing` index for products buyers may see.
 const LISTED: &str = "LISTED";
@@ -36,6 +44,7 @@ pub enum Upsert {
 pub struct DynamoCatalog {
     client: Client,
     table: String,
+    query_calls: Arc<AtomicU64>,
 }
 
 type Item = HashMap<String, AttributeValue>;
@@ -45,11 +54,17 @@ impl DynamoCatalog {
         Self {
             client,
             table: table.into(),
+            query_calls: Arc::default(),
         }
     }
 
     pub fn table(&self) -> &str {
         &self.table
+    }
+
+    /// How many `Query` calls this reader has made (for tests and metrics).
+    pub fn query_calls(&self) -> u64 {
+        self.query_calls.load(Ordering::Relaxed)
     }
 
     /// Writes the product's document unless the table already holds this or a newer version.
@@ -69,6 +84,11 @@ impl DynamoCatalog {
                 AttributeValue::S(product.status.as_str().into()),
             ),
         ]);
+        item.insert(ATTR_SELLER.into(), AttributeValue::S(product.seller_id.clone()));
+        item.insert(ATTR_CREATED_SORT.into(), AttributeValue::S(listed_sort(product)));
+        if let Some(from) = product.variants.iter().map(|v| v.price.amount).min() {
+            item.insert(ATTR_PRICE_FROM.into(), AttributeValue::N(from.to_string()));
+        }
         if product.status == ProductStatus::Active {
             item.insert(
                 ATTR_CATEGORY.into(),
@@ -120,6 +140,55 @@ impl DynamoCatalog {
                 DisplayErrorContext(&e)
             ))),
         }
+    }
+
+    /// Every item's id, version and whether it is a tombstone (a full scan, page by page).
+    pub async fn scan_versions(&self) -> Result<Vec<(String, i64, bool)>, StoreError> {
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .projection_expression("#id, #version, #deleted")
+                .expression_attribute_names("#id", ATTR_ID)
+                .expression_attribute_names("#version", ATTR_VERSION)
+                .expression_attribute_names("#deleted", ATTR_DELETED)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| StoreError::Unavailable(format!("dynamodb scan: {}", DisplayErrorContext(&e))))?;
+            for item in page.items() {
+                let Some(id) = string_attr(item, ATTR_ID) else {
+                    continue;
+                };
+                let version = match item.get(ATTR_VERSION) {
+                    Some(AttributeValue::N(n)) => n.parse().unwrap_or(0),
+                    _ => 0,
+                };
+                let deleted = matches!(item.get(ATTR_DELETED), Some(AttributeValue::Bool(true)));
+                out.push((id, version, deleted));
+            }
+            match page.last_evaluated_key() {
+                Some(key) => start = Some(key.clone()),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// The stored document of any item, whatever its status (for the reconciler and tests).
+    pub async fn stored(&self, id: Uuid) -> Result<Option<Product>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(ATTR_ID, AttributeValue::S(id.to_string()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("dynamodb get: {}", DisplayErrorContext(&e))))?;
+        out.item().map_or(Ok(None), decode_item)
     }
 
     /// Checks the table answers (readiness).
@@ -179,48 +248,97 @@ impl CatalogReader for DynamoCatalog {
     }
 
     async fn products(&self, query: ProductQuery) -> Result<ProductPage, StoreError> {
-        let (index, partition_attr, partition) = match &query.category {
-            Some(category) => (INDEX_BY_CATEGORY, ATTR_CATEGORY, category.clone()),
-            None => (INDEX_BY_LISTING, ATTR_LISTING, LISTED.to_string()),
+        let active = || AttributeValue::S(ProductStatus::Active.as_str().into());
+        let mut filters: Vec<&str> = Vec::new();
+        let mut names: HashMap<String, String> = HashMap::new();
+        let mut values: HashMap<String, AttributeValue> = HashMap::new();
+        // Pick the index that narrows most; the rest becomes a filter.
+        let (index, partition_attr, sort_attr, partition) = match (&query.category, &query.seller_id) {
+            (_, Some(seller)) if query.all_statuses => {
+                (INDEX_BY_SELLER, ATTR_SELLER, ATTR_CREATED_SORT, seller.clone())
+            }
+            (Some(category), seller) => {
+                if let Some(seller) = seller {
+                    filters.push("#seller = :seller");
+                    names.insert("#seller".into(), ATTR_SELLER.into());
+                    values.insert(":seller".into(), AttributeValue::S(seller.clone()));
+                }
+                (INDEX_BY_CATEGORY, ATTR_CATEGORY, ATTR_LISTED_SORT, category.clone())
+            }
+            (None, Some(seller)) => {
+                filters.push("#status = :active");
+                names.insert("#status".into(), ATTR_STATUS.into());
+                values.insert(":active".into(), active());
+                (INDEX_BY_SELLER, ATTR_SELLER, ATTR_CREATED_SORT, seller.clone())
+            }
+            (None, None) => (INDEX_BY_LISTING, ATTR_LISTING, ATTR_LISTED_SORT, LISTED.to_string()),
         };
+        if let Some(min) = query.min_price {
+            filters.push("#price >= :min");
+            values.insert(":min".into(), AttributeValue::N(min.to_string()));
+        }
+        if let Some(max) = query.max_price {
+            filters.push("#price <= :max");
+            values.insert(":max".into(), AttributeValue::N(max.to_string()));
+        }
+        if query.min_price.is_some() || query.max_price.is_some() {
+            names.insert("#price".into(), ATTR_PRICE_FROM.into());
+        }
+        let direction = match query.sort {
+            ProductSort::Newest => "N",
+            ProductSort::Oldest => "O",
+        };
+        let listing = format!("{index}/{direction}");
+        names.insert("#p".into(), partition_attr.into());
+        values.insert(":p".into(), AttributeValue::S(partition.clone()));
+        let filter = (!filters.is_empty()).then(|| filters.join(" AND "));
+
         let mut start = match &query.after {
             Some(raw) => {
-                let c = Cursor::decode(raw, index, &partition)?;
+                let c = Cursor::decode(raw, &listing, &partition)?;
                 Some(HashMap::from([
                     (ATTR_ID.to_string(), AttributeValue::S(c.id)),
-                    (
-                        partition_attr.to_string(),
-                        AttributeValue::S(partition.clone()),
-                    ),
-                    (ATTR_LISTED_SORT.to_string(), AttributeValue::S(c.sort)),
+                    (partition_attr.to_string(), AttributeValue::S(partition.clone())),
+                    (sort_attr.to_string(), AttributeValue::S(c.sort)),
                 ]))
             }
             None => None,
         };
 
         // One item past `first` tells whether a next page exists. DynamoDB may return short
-        // pages (1 MB cap), so keep reading until we have them or the index ends.
+        // pages (1 MB cap, filtered-out items), so keep reading until we have them or the
+        // index ends.
         let want = query.first + 1;
         let mut items: Vec<Item> = Vec::with_capacity(want);
         loop {
             let remaining = i32::try_from(want - items.len()).unwrap_or(i32::MAX);
+            self.query_calls.fetch_add(1, Ordering::Relaxed);
             let out = self
                 .client
                 .query()
                 .table_name(&self.table)
                 .index_name(index)
                 .key_condition_expression("#p = :p")
-                .expression_attribute_names("#p", partition_attr)
-                .expression_attribute_values(":p", AttributeValue::S(partition.clone()))
-                .scan_index_forward(false)
-                .limit(remaining)
+                .set_filter_expression(filter.clone())
+                .set_expression_attribute_names(Some(names.clone()))
+                .set_expression_attribute_values(Some(values.clone()))
+                .scan_index_forward(query.sort == ProductSort::Oldest)
+                // With a filter, a read may discard most of what it reads: read more per call.
+                .limit(if filter.is_some() { remaining.max(100) } else { remaining })
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
                 .map_err(|e| {
                     StoreError::Unavailable(format!("dynamodb query: {}", DisplayErrorContext(&e)))
                 })?;
-            items.extend(out.items().iter().cloned());
+            let room = want - items.len();
+            let fetched = out.items();
+            items.extend(fetched.iter().take(room).cloned());
+            if fetched.len() > room {
+                // Read past what we keep: the page ends at the last kept item, whose cursor
+                // resumes exactly there.
+                break;
+            }
             match out.last_evaluated_key() {
                 Some(key) if items.len() < want => start = Some(key.clone()),
                 _ => break,
@@ -238,9 +356,9 @@ impl CatalogReader for DynamoCatalog {
                 continue;
             };
             let cursor = Cursor {
-                index: index.to_string(),
+                index: listing.clone(),
                 partition: partition.clone(),
-                sort: string_attr(item, ATTR_LISTED_SORT).unwrap_or_default(),
+                sort: string_attr(item, sort_attr).unwrap_or_default(),
                 id: product.id.to_string(),
             };
             page.items.push((cursor.encode(), product));

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct Cursor {
-    /// Index name.
+    /// The listing: index name and direction.
     #[serde(rename = "i")]
     pub index: String,
     /// The index's partition value (the category, or the listing).

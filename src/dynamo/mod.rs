@@ -26,8 +26,13 @@ pub const INDEX_BY_CATEGORY: &str = "by_category";
 pub const INDEX_BY_LISTING: &str = "by_listing";
 pub const ATTR_CATEGORY: &str = "category";
 pub const ATTR_LISTING: &str = "listing";
-/// `<created_at>#<id>`: a unique, stable sort key for both indexes.
+/// `<created_at>#<id>`: a unique, stable sort key, present only on listed (`ACTIVE`) items.
 pub const ATTR_LISTED_SORT: &str = "listed_sort";
+/// Index `by_seller`: a seller's products in every status, newest first.
+pub const INDEX_BY_SELLER: &str = "by_seller";
+pub const ATTR_SELLER: &str = "seller_id";
+/// The same `<created_at>#<id>` on every live item (the `by_seller` sort key).
+pub const ATTR_CREATED_SORT: &str = "created_sort";
 
 /// Creates the catalog table and its indexes; an existing table is left as it is.
 pub async fn provision_catalog_table(client: &Client, table: &str) -> Result<bool, StartupError> {
@@ -45,11 +50,11 @@ pub async fn provision_catalog_table(client: &Client, table: &str) -> Result<boo
             .build()
             .map_err(|e| StartupError::Aws(e.to_string()))
     };
-    let index = |name: &str, hash: &str| -> Result<GlobalSecondaryIndex, StartupError> {
+    let index = |name: &str, hash: &str, range: &str| -> Result<GlobalSecondaryIndex, StartupError> {
         GlobalSecondaryIndex::builder()
             .index_name(name)
             .key_schema(key(hash, KeyType::Hash)?)
-            .key_schema(key(ATTR_LISTED_SORT, KeyType::Range)?)
+            .key_schema(key(range, KeyType::Range)?)
             .projection(
                 Projection::builder()
                     .projection_type(ProjectionType::All)
@@ -66,9 +71,12 @@ pub async fn provision_catalog_table(client: &Client, table: &str) -> Result<boo
         .attribute_definitions(attr(ATTR_CATEGORY)?)
         .attribute_definitions(attr(ATTR_LISTING)?)
         .attribute_definitions(attr(ATTR_LISTED_SORT)?)
+        .attribute_definitions(attr(ATTR_SELLER)?)
+        .attribute_definitions(attr(ATTR_CREATED_SORT)?)
         .key_schema(key(ATTR_ID, KeyType::Hash)?)
-        .global_secondary_indexes(index(INDEX_BY_CATEGORY, ATTR_CATEGORY)?)
-        .global_secondary_indexes(index(INDEX_BY_LISTING, ATTR_LISTING)?)
+        .global_secondary_indexes(index(INDEX_BY_CATEGORY, ATTR_CATEGORY, ATTR_LISTED_SORT)?)
+        .global_secondary_indexes(index(INDEX_BY_LISTING, ATTR_LISTING, ATTR_LISTED_SORT)?)
+        .global_secondary_indexes(index(INDEX_BY_SELLER, ATTR_SELLER, ATTR_CREATED_SORT)?)
         .send()
         .await;
     created_or_exists(client, table, result).await

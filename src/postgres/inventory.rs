@@ -230,6 +230,34 @@ impl PgInventory {
     }
 }
 
+impl PgInventory {
+    /// Every product (deleted ones too, flagged) with an id after `after`, in id order: the
+    /// reconciler streams the whole table with this.
+    pub async fn documents_after(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<(Product, bool)>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(store_error)?;
+        let rows: Vec<ProductRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            product_columns!(),
+            " FROM products WHERE $1::uuid IS NULL OR id > $1 ORDER BY id LIMIT $2"
+        ))
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(store_error)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let deleted = row.deleted_at.is_some();
+            out.push((self.document(&mut conn, row).await?, deleted));
+        }
+        Ok(out)
+    }
+}
+
 /// Locks the product owning `variant_id` (lock order everywhere: product, then variant, so
 /// concurrent holds and stock changes cannot deadlock). `None` when there is no such variant.
 async fn lock_product_of_variant(

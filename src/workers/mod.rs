@@ -3,6 +3,7 @@
 
 pub mod image_events;
 pub mod projector;
+pub mod reconciler;
 pub mod relay;
 pub mod sqs_consumer;
 

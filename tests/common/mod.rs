@@ -71,6 +71,7 @@ impl Stack {
             relay_batch: 100,
             sqs_wait_seconds: 1,
             rest_require_token: false,
+            reconcile_interval_seconds: 86_400,
             database: DatabaseConfig {
                 database_url: database_url.clone(),
                 db_max_connections: 8,

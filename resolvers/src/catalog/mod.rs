@@ -4,5 +4,5 @@
 mod ports;
 mod query;
 
-pub use ports::{CatalogReader, ProductPage, ProductQuery};
+pub use ports::{CatalogReader, ProductPage, ProductQuery, ProductSort};
 pub use query::{CatalogQuery, ProductConnection, ProductEdge, ProductFilter};

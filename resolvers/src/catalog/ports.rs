@@ -3,10 +3,27 @@ use uuid::Uuid;
 
 use crate::{StoreError, inventory::Product};
 
+/// Listing order.
+#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ProductSort {
+    /// Newest first.
+    #[default]
+    Newest,
+    /// Oldest first.
+    Oldest,
+}
+
 /// One page request. `after` is an opaque cursor produced by the same reader.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct ProductQuery {
     pub category: Option<String>,
+    pub seller_id: Option<String>,
+    /// Bounds on the product's lowest variant price, in minor units.
+    pub min_price: Option<i64>,
+    pub max_price: Option<i64>,
+    pub sort: ProductSort,
+    /// Every status (a seller's own listing), not only `ACTIVE`. Needs `seller_id`.
+    pub all_statuses: bool,
     /// 1..=100, already checked by the resolver.
     pub first: usize,
     pub after: Option<String>,

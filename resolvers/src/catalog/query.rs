@@ -3,8 +3,11 @@ use std::sync::Arc;
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use uuid::Uuid;
 
-use super::{CatalogReader, ProductQuery};
-use crate::{ApiError, error::into_gql, inventory::Product, page::PageInfo};
+use super::{CatalogReader, ProductQuery, ProductSort};
+use crate::{
+    ApiError, Role, Viewer, error::into_gql, guard, inventory::Product, page::PageInfo,
+    profiles::ProfileStore,
+};
 
 /// Largest page a client may ask for.
 pub const MAX_PAGE: i32 = 100;
@@ -32,6 +35,12 @@ pub struct ProductEdge {
 pub struct ProductFilter {
     /// Only products in this category (exact match).
     pub category: Option<String>,
+    /// Only this seller's products.
+    pub seller_id: Option<ID>,
+    /// Only products whose lowest variant price is at least this (minor units).
+    pub min_price: Option<i64>,
+    /// Only products whose lowest variant price is at most this (minor units).
+    pub max_price: Option<i64>,
 }
 
 /// Buyer-side reads, served from the read model.
@@ -50,42 +59,127 @@ impl CatalogQuery {
             .map_err(|e| into_gql(e.into()))
     }
 
-    /// Products, newest first, as a Relay connection. `first` is 1 to 100 (default 20); `after`
-    /// is a cursor from a previous page of the same listing.
+    /// Active products as a Relay connection: newest first unless `sort` says otherwise.
+    /// `first` is 1 to 100 (default 20); `after` is a cursor from a previous page of the same
+    /// listing. Pages are full: fewer than `first` items only at the end.
     async fn products(
         &self,
         ctx: &Context<'_>,
         filter: Option<ProductFilter>,
+        #[graphql(default)] sort: ProductSort,
         #[graphql(default = 20)] first: i32,
         after: Option<String>,
     ) -> Result<ProductConnection> {
-        if !(1..=MAX_PAGE).contains(&first) {
-            return Err(into_gql(ApiError::bad_input(
-                "first",
-                format!("must be between 1 and {MAX_PAGE}"),
-            )));
-        }
         let filter = filter.unwrap_or_default();
+        for (field, value) in [("filter.minPrice", filter.min_price), ("filter.maxPrice", filter.max_price)] {
+            if value.is_some_and(|v| v < 0) {
+                return Err(into_gql(ApiError::bad_input(field, "must not be negative")));
+            }
+        }
         let query = ProductQuery {
             category: filter.category,
-            first: usize::try_from(first).unwrap_or(1),
+            seller_id: filter.seller_id.map(|id| id.0),
+            min_price: filter.min_price,
+            max_price: filter.max_price,
+            sort,
+            all_statuses: false,
+            first: page_size(first)?,
             after: after.clone(),
         };
-        let page = reader(ctx)
-            .products(query)
-            .await
-            .map_err(|e| into_gql(e.into()))?;
-        let cursors: Vec<&str> = page.items.iter().map(|(c, _)| c.as_str()).collect();
-        let page_info = PageInfo::new(&cursors, after.is_some(), page.has_next_page);
-        Ok(ProductConnection {
-            edges: page
-                .items
-                .into_iter()
-                .map(|(cursor, node)| ProductEdge { node, cursor })
-                .collect(),
-            page_info,
-        })
+        connection(reader(ctx).products(query).await, after.is_some())
     }
+
+    /// The caller's own products in every status (seller role), newest first.
+    async fn my_products(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: i32,
+        after: Option<String>,
+    ) -> Result<ProductConnection> {
+        let seller = guard::require_role(ctx, Role::Seller).map_err(into_gql)?;
+        let query = ProductQuery {
+            seller_id: Some(seller.subject.clone()),
+            all_statuses: true,
+            first: page_size(first)?,
+            after: after.clone(),
+            ..ProductQuery::default()
+        };
+        connection(reader(ctx).products(query).await, after.is_some())
+    }
+
+    /// Up to `first` (1 to 100, default 10) active products for the caller: for a signed-in
+    /// user with favourite categories, the newest in those categories; otherwise the newest
+    /// overall. Never the caller's own products.
+    async fn recommendations(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 10)] first: i32,
+    ) -> Result<Vec<Product>> {
+        let first = page_size(first)?;
+        let viewer = ctx.data_opt::<Option<Viewer>>().and_then(Option::as_ref);
+        let favourites = match viewer {
+            Some(v) => ctx
+                .data_unchecked::<Arc<dyn ProfileStore>>()
+                .get(&v.subject)
+                .await
+                .map_err(|e| into_gql(e.into()))?
+                .map(|p| p.favorite_categories)
+                .unwrap_or_default(),
+            None => Vec::new(),
+        };
+        let own = viewer.map(|v| v.subject.as_str());
+        // Over-fetch a little so that skipping the caller's own products still fills the list.
+        let fetch = (first + 10).min(MAX_PAGE as usize);
+        let listings: Vec<Option<String>> = if favourites.is_empty() {
+            vec![None]
+        } else {
+            favourites.into_iter().map(Some).collect()
+        };
+        let mut picked: Vec<Product> = Vec::new();
+        for category in listings {
+            let page = reader(ctx)
+                .products(ProductQuery {
+                    category,
+                    first: fetch,
+                    ..ProductQuery::default()
+                })
+                .await
+                .map_err(|e| into_gql(e.into()))?;
+            picked.extend(page.items.into_iter().map(|(_, p)| p));
+        }
+        picked.retain(|p| Some(p.seller_id.as_str()) != own);
+        picked.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+        picked.dedup_by_key(|p| p.id);
+        picked.truncate(first);
+        Ok(picked)
+    }
+}
+
+fn page_size(first: i32) -> Result<usize> {
+    if !(1..=MAX_PAGE).contains(&first) {
+        return Err(into_gql(ApiError::bad_input(
+            "first",
+            format!("must be between 1 and {MAX_PAGE}"),
+        )));
+    }
+    Ok(usize::try_from(first).unwrap_or(1))
+}
+
+fn connection(
+    page: Result<super::ProductPage, crate::StoreError>,
+    has_previous_page: bool,
+) -> Result<ProductConnection> {
+    let page = page.map_err(|e| into_gql(e.into()))?;
+    let cursors: Vec<&str> = page.items.iter().map(|(c, _)| c.as_str()).collect();
+    let page_info = PageInfo::new(&cursors, has_previous_page, page.has_next_page);
+    Ok(ProductConnection {
+        edges: page
+            .items
+            .into_iter()
+            .map(|(cursor, node)| ProductEdge { node, cursor })
+            .collect(),
+        page_info,
+    })
 }
 
 fn reader<'a>(ctx: &'a Context<'_>) -> &'a Arc<dyn CatalogReader> {
