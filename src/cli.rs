@@ -199,6 +199,7 @@ async fn provision(
             &aws_sdk_sqs::Client::new(&sdk),
             &aws.event_bus_name,
             queue_url,
+            aws.max_receives,
         )
         .await?;
         println!("eventbridge bus {} routes to {arn}", aws.event_bus_name);

@@ -14,7 +14,9 @@ use crate::{
     dynamo::{DynamoCatalog, DynamoProfiles},
     postgres::{self, PgInventory, PgSignInThrottle},
     s3::S3Images,
-    workers::{image_events::ImageEvents, projector::Projector, sqs_consumer::SqsConsumer},
+    workers::{
+        Consume, image_events::ImageEvents, projector::Projector, sqs_consumer::SqsConsumer,
+    },
 };
 
 pub struct Components {
@@ -22,8 +24,8 @@ pub struct Components {
     pub catalog: DynamoCatalog,
     pub projector: Arc<Projector>,
     pub publisher: Arc<dyn Publisher>,
-    /// Present with bus `eventbridge`.
-    pub consumer: Option<Arc<SqsConsumer>>,
+    /// Present with bus `eventbridge` (SQS) or `nats` (JetStream).
+    pub consumer: Option<Arc<dyn Consume>>,
     pub verifier: Arc<TokenVerifier>,
     pub inventory: Arc<PgInventory>,
     pub profiles: Arc<DynamoProfiles>,
@@ -31,7 +33,7 @@ pub struct Components {
     pub throttle: Arc<PgSignInThrottle>,
     pub images: Arc<S3Images>,
     /// Present with MERCADO_IMAGE_QUEUE_URL: applies S3 upload notifications.
-    pub image_consumer: Option<Arc<SqsConsumer>>,
+    pub image_consumer: Option<Arc<dyn Consume>>,
     pub image_events: Arc<ImageEvents>,
 }
 
@@ -47,7 +49,8 @@ impl Components {
             &config.aws.catalog_table,
         );
         let projector = Arc::new(Projector::new(catalog.clone()));
-        let (publisher, consumer): (Arc<dyn Publisher>, _) = match config.bus {
+        let (publisher, consumer): (Arc<dyn Publisher>, Option<Arc<dyn Consume>>) = match config.bus
+        {
             BusKind::Inprocess => (Arc::new(InProcessPublisher::new(projector.clone())), None),
             BusKind::Eventbridge => {
                 let queue_url = config.aws.queue_url.clone().unwrap_or_default();
@@ -64,6 +67,21 @@ impl Components {
                     ))),
                 )
             }
+            BusKind::Nats => {
+                let settings = config.nats_settings();
+                let (client, js, stream) = crate::bus::nats::connect(&settings).await?;
+                let consumer =
+                    crate::bus::nats::NatsConsumer::new(&stream, &settings, projector.clone())
+                        .await?;
+                (
+                    Arc::new(crate::bus::nats::NatsPublisher::new(
+                        client,
+                        js,
+                        &settings.subject_prefix,
+                    )),
+                    Some(Arc::new(consumer)),
+                )
+            }
         };
         let verifier = Arc::new(TokenVerifier::from_config(&config.auth, &aws).await?);
         let identity = crate::auth::identity_provider(&config.auth, &aws, &pool, &verifier);
@@ -76,7 +94,7 @@ impl Components {
                 url,
                 image_events.clone() as Arc<dyn crate::workers::sqs_consumer::MessageHandler>,
                 config.sqs_wait_seconds,
-            ))
+            )) as Arc<dyn Consume>
         });
         let profiles = Arc::new(DynamoProfiles::new(
             aws_sdk_dynamodb::Client::new(&aws),

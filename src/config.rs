@@ -15,6 +15,8 @@ pub enum BusKind {
     Inprocess,
     /// Amazon EventBridge → rule → SQS → projector.
     Eventbridge,
+    /// NATS JetStream: a stream and a durable pull consumer.
+    Nats,
 }
 
 /// Which identity provider signs users up and in, and whose tokens are trusted.
@@ -70,6 +72,15 @@ pub struct AwsConfig {
         default_value = "mercado-profiles"
     )]
     pub profiles_table: String,
+    /// Deliveries of one message before it is dead-lettered (SQS redrive) or terminated (NATS).
+    #[arg(
+        long,
+        env = "MERCADO_MAX_RECEIVES",
+        value_name = "MERCADO_MAX_RECEIVES",
+        default_value_t = 5,
+        value_parser = clap::value_parser!(i64).range(1..=1000)
+    )]
+    pub max_receives: i64,
     /// SQS queue the projector consumes (bus `eventbridge`); `provision` creates it under the
     /// name in the URL's last segment.
     #[arg(long, env = "MERCADO_QUEUE_URL", value_name = "MERCADO_QUEUE_URL")]
@@ -259,6 +270,38 @@ pub struct ServeConfig {
         value_parser = clap::value_parser!(u64).range(60..)
     )]
     pub reconcile_interval_seconds: u64,
+    /// NATS server URL (bus `nats`).
+    #[arg(
+        long,
+        env = "MERCADO_NATS_URL",
+        value_name = "MERCADO_NATS_URL",
+        default_value = "nats://127.0.0.1:4222"
+    )]
+    pub nats_url: String,
+    /// JetStream stream holding mercado's events (bus `nats`).
+    #[arg(
+        long,
+        env = "MERCADO_NATS_STREAM",
+        value_name = "MERCADO_NATS_STREAM",
+        default_value = "MERCADO_EVENTS"
+    )]
+    pub nats_stream: String,
+    /// Subject prefix: events go to `<prefix>.<type>` (bus `nats`).
+    #[arg(
+        long,
+        env = "MERCADO_NATS_SUBJECT_PREFIX",
+        value_name = "MERCADO_NATS_SUBJECT_PREFIX",
+        default_value = "mercado.events"
+    )]
+    pub nats_subject_prefix: String,
+    /// Durable consumer name of the projector (bus `nats`).
+    #[arg(
+        long,
+        env = "MERCADO_NATS_CONSUMER",
+        value_name = "MERCADO_NATS_CONSUMER",
+        default_value = "mercado-projector"
+    )]
+    pub nats_consumer: String,
     /// Require a bearer token on the original REST endpoints.
     #[arg(
         long,
@@ -287,6 +330,19 @@ impl ServeConfig {
             ));
         }
         self.auth.validate()
+    }
+
+    pub fn nats_settings(&self) -> crate::bus::nats::NatsSettings {
+        crate::bus::nats::NatsSettings {
+            url: self.nats_url.clone(),
+            stream: self.nats_stream.clone(),
+            subject_prefix: self.nats_subject_prefix.clone(),
+            consumer: self.nats_consumer.clone(),
+            max_deliver: self.aws.max_receives,
+            fetch_wait: Duration::from_secs(
+                u64::try_from(self.sqs_wait_seconds.max(1)).unwrap_or(1),
+            ),
+        }
     }
 
     pub fn relay_poll(&self) -> Duration {

@@ -72,7 +72,10 @@ impl Server {
                 .into_iter()
                 .flatten()
             {
-                tasks.push(tokio::spawn(consumer.clone().run(rx.clone())));
+                tasks.push(tokio::spawn(crate::workers::run_consumer(
+                    consumer.clone(),
+                    rx.clone(),
+                )));
             }
         }
         tracing::info!(%addr, bus = ?config.bus, workers = config.run_workers, "mercado listening");

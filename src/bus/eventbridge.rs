@@ -148,6 +148,7 @@ pub async fn provision_event_route(
     sqs: &aws_sdk_sqs::Client,
     bus_name: &str,
     queue_url: &str,
+    max_receives: i64,
 ) -> Result<String, StartupError> {
     let aws = |what: &str, e: String| StartupError::Aws(format!("{what}: {e}"));
     let queue_name = queue_url
@@ -170,6 +171,31 @@ pub async fn provision_event_route(
     let rule_name = format!("{bus_name}-to-{queue_name}");
     let rule_arn = format!("arn:aws:events:*:*:rule/{bus_name}/{bus_name}-to-{queue_name}");
     let queue_arn = ensure_queue(sqs, queue_url, "events.amazonaws.com", &rule_arn).await?;
+    // Messages that fail `max_receives` times end in `<queue>-dlq`, not in an endless loop.
+    let dlq_url = format!("{}-dlq", queue_url.trim_end_matches('/'));
+    let dlq_arn = ensure_queue(sqs, &dlq_url, "sqs.amazonaws.com", &queue_arn).await?;
+    let redrive = serde_json::json!({
+        "deadLetterTargetArn": dlq_arn,
+        "maxReceiveCount": max_receives.to_string(),
+    });
+    let main_url = sqs
+        .get_queue_url()
+        .queue_name(queue_name)
+        .send()
+        .await
+        .map_err(|e| aws("queue url", DisplayErrorContext(&e).to_string()))?
+        .queue_url()
+        .unwrap_or(queue_url)
+        .to_string();
+    sqs.set_queue_attributes()
+        .queue_url(&main_url)
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy,
+            redrive.to_string(),
+        )
+        .send()
+        .await
+        .map_err(|e| aws("redrive policy", DisplayErrorContext(&e).to_string()))?;
     let rule = events
         .put_rule()
         .name(&rule_name)

@@ -3,6 +3,7 @@
 
 mod eventbridge;
 mod inprocess;
+pub mod nats;
 
 use async_trait::async_trait;
 pub use eventbridge::{

@@ -84,8 +84,14 @@ impl DynamoCatalog {
                 AttributeValue::S(product.status.as_str().into()),
             ),
         ]);
-        item.insert(ATTR_SELLER.into(), AttributeValue::S(product.seller_id.clone()));
-        item.insert(ATTR_CREATED_SORT.into(), AttributeValue::S(listed_sort(product)));
+        item.insert(
+            ATTR_SELLER.into(),
+            AttributeValue::S(product.seller_id.clone()),
+        );
+        item.insert(
+            ATTR_CREATED_SORT.into(),
+            AttributeValue::S(listed_sort(product)),
+        );
         if let Some(from) = product.variants.iter().map(|v| v.price.amount).min() {
             item.insert(ATTR_PRICE_FROM.into(), AttributeValue::N(from.to_string()));
         }
@@ -158,7 +164,9 @@ impl DynamoCatalog {
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
-                .map_err(|e| StoreError::Unavailable(format!("dynamodb scan: {}", DisplayErrorContext(&e))))?;
+                .map_err(|e| {
+                    StoreError::Unavailable(format!("dynamodb scan: {}", DisplayErrorContext(&e)))
+                })?;
             for item in page.items() {
                 let Some(id) = string_attr(item, ATTR_ID) else {
                     continue;
@@ -187,7 +195,9 @@ impl DynamoCatalog {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| StoreError::Unavailable(format!("dynamodb get: {}", DisplayErrorContext(&e))))?;
+            .map_err(|e| {
+                StoreError::Unavailable(format!("dynamodb get: {}", DisplayErrorContext(&e)))
+            })?;
         out.item().map_or(Ok(None), decode_item)
     }
 
@@ -253,26 +263,45 @@ impl CatalogReader for DynamoCatalog {
         let mut names: HashMap<String, String> = HashMap::new();
         let mut values: HashMap<String, AttributeValue> = HashMap::new();
         // Pick the index that narrows most; the rest becomes a filter.
-        let (index, partition_attr, sort_attr, partition) = match (&query.category, &query.seller_id) {
-            (_, Some(seller)) if query.all_statuses => {
-                (INDEX_BY_SELLER, ATTR_SELLER, ATTR_CREATED_SORT, seller.clone())
-            }
-            (Some(category), seller) => {
-                if let Some(seller) = seller {
-                    filters.push("#seller = :seller");
-                    names.insert("#seller".into(), ATTR_SELLER.into());
-                    values.insert(":seller".into(), AttributeValue::S(seller.clone()));
+        let (index, partition_attr, sort_attr, partition) =
+            match (&query.category, &query.seller_id) {
+                (_, Some(seller)) if query.all_statuses => (
+                    INDEX_BY_SELLER,
+                    ATTR_SELLER,
+                    ATTR_CREATED_SORT,
+                    seller.clone(),
+                ),
+                (Some(category), seller) => {
+                    if let Some(seller) = seller {
+                        filters.push("#seller = :seller");
+                        names.insert("#seller".into(), ATTR_SELLER.into());
+                        values.insert(":seller".into(), AttributeValue::S(seller.clone()));
+                    }
+                    (
+                        INDEX_BY_CATEGORY,
+                        ATTR_CATEGORY,
+                        ATTR_LISTED_SORT,
+                        category.clone(),
+                    )
                 }
-                (INDEX_BY_CATEGORY, ATTR_CATEGORY, ATTR_LISTED_SORT, category.clone())
-            }
-            (None, Some(seller)) => {
-                filters.push("#status = :active");
-                names.insert("#status".into(), ATTR_STATUS.into());
-                values.insert(":active".into(), active());
-                (INDEX_BY_SELLER, ATTR_SELLER, ATTR_CREATED_SORT, seller.clone())
-            }
-            (None, None) => (INDEX_BY_LISTING, ATTR_LISTING, ATTR_LISTED_SORT, LISTED.to_string()),
-        };
+                (None, Some(seller)) => {
+                    filters.push("#status = :active");
+                    names.insert("#status".into(), ATTR_STATUS.into());
+                    values.insert(":active".into(), active());
+                    (
+                        INDEX_BY_SELLER,
+                        ATTR_SELLER,
+                        ATTR_CREATED_SORT,
+                        seller.clone(),
+                    )
+                }
+                (None, None) => (
+                    INDEX_BY_LISTING,
+                    ATTR_LISTING,
+                    ATTR_LISTED_SORT,
+                    LISTED.to_string(),
+                ),
+            };
         if let Some(min) = query.min_price {
             filters.push("#price >= :min");
             values.insert(":min".into(), AttributeValue::N(min.to_string()));
@@ -298,7 +327,10 @@ impl CatalogReader for DynamoCatalog {
                 let c = Cursor::decode(raw, &listing, &partition)?;
                 Some(HashMap::from([
                     (ATTR_ID.to_string(), AttributeValue::S(c.id)),
-                    (partition_attr.to_string(), AttributeValue::S(partition.clone())),
+                    (
+                        partition_attr.to_string(),
+                        AttributeValue::S(partition.clone()),
+                    ),
                     (sort_attr.to_string(), AttributeValue::S(c.sort)),
                 ]))
             }
@@ -324,7 +356,11 @@ impl CatalogReader for DynamoCatalog {
                 .set_expression_attribute_values(Some(values.clone()))
                 .scan_index_forward(query.sort == ProductSort::Oldest)
                 // With a filter, a read may discard most of what it reads: read more per call.
-                .limit(if filter.is_some() { remaining.max(100) } else { remaining })
+                .limit(if filter.is_some() {
+                    remaining.max(100)
+                } else {
+                    remaining
+                })
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await

@@ -50,19 +50,20 @@ pub async fn provision_catalog_table(client: &Client, table: &str) -> Result<boo
             .build()
             .map_err(|e| StartupError::Aws(e.to_string()))
     };
-    let index = |name: &str, hash: &str, range: &str| -> Result<GlobalSecondaryIndex, StartupError> {
-        GlobalSecondaryIndex::builder()
-            .index_name(name)
-            .key_schema(key(hash, KeyType::Hash)?)
-            .key_schema(key(range, KeyType::Range)?)
-            .projection(
-                Projection::builder()
-                    .projection_type(ProjectionType::All)
-                    .build(),
-            )
-            .build()
-            .map_err(|e| StartupError::Aws(e.to_string()))
-    };
+    let index =
+        |name: &str, hash: &str, range: &str| -> Result<GlobalSecondaryIndex, StartupError> {
+            GlobalSecondaryIndex::builder()
+                .index_name(name)
+                .key_schema(key(hash, KeyType::Hash)?)
+                .key_schema(key(range, KeyType::Range)?)
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
+                .build()
+                .map_err(|e| StartupError::Aws(e.to_string()))
+        };
     let result = client
         .create_table()
         .table_name(table)

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use mercado_resolvers::inventory::{InventoryStore, parse_image_key};
 use serde::Deserialize;
 
-use super::sqs_consumer::MessageHandler;
+use super::sqs_consumer::{HandleError, MessageHandler};
 
 #[derive(Deserialize)]
 struct Notification {
@@ -91,7 +91,7 @@ fn decode_key(raw: &str) -> String {
 
 #[async_trait::async_trait]
 impl MessageHandler for ImageEvents {
-    async fn handle(&self, body: &str) -> Result<(), String> {
+    async fn handle(&self, body: &str) -> Result<(), HandleError> {
         // S3 sends a test event when the notification is configured: nothing to do.
         let Ok(notification) = serde_json::from_str::<Notification>(body) else {
             tracing::warn!(body, "not an S3 notification; ignored");
@@ -102,7 +102,9 @@ impl MessageHandler for ImageEvents {
             .iter()
             .filter(|r| r.event_name.starts_with("ObjectCreated"))
         {
-            self.apply_key(&decode_key(&record.s3.object.key)).await?;
+            self.apply_key(&decode_key(&record.s3.object.key))
+                .await
+                .map_err(HandleError::Transient)?;
         }
         Ok(())
     }

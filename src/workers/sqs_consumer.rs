@@ -9,17 +9,37 @@ use aws_sdk_sqs::{Client, error::DisplayErrorContext, types::DeleteMessageBatchR
 use serde::Deserialize;
 
 use super::{
-    Shutdown,
+    Consume, ConsumeReport,
     projector::{ProjectError, Projector},
-    stopped,
 };
 use crate::events::EventEnvelope;
+
+/// Why a message was not handled.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HandleError {
+    /// It can never succeed (malformed): hasten it to the dead-letter queue.
+    #[error("poison: {0}")]
+    Poison(String),
+    /// A dependency failed: let it come back after its visibility timeout.
+    #[error("{0}")]
+    Transient(String),
+}
+
+impl From<ProjectError> for HandleError {
+    fn from(e: ProjectError) -> Self {
+        match e {
+            ProjectError::Malformed { .. } => Self::Poison(e.to_string()),
+            ProjectError::Unavailable(_) => Self::Transient(e.to_string()),
+        }
+    }
+}
 
 /// What a consumer does with one message body.
 #[async_trait::async_trait]
 pub trait MessageHandler: Send + Sync {
-    /// `Ok` deletes the message; `Err` leaves it for redelivery.
-    async fn handle(&self, body: &str) -> Result<(), String>;
+    /// `Ok` deletes the message; an error leaves it for redelivery (and, after the queue's
+    /// maximum receives, for the dead-letter queue).
+    async fn handle(&self, body: &str) -> Result<(), HandleError>;
 }
 
 /// The part of an EventBridge event delivered to SQS that we read.
@@ -31,26 +51,15 @@ struct EventBridgeEvent {
 /// EventBridge events → the projector.
 #[async_trait::async_trait]
 impl MessageHandler for Projector {
-    async fn handle(&self, body: &str) -> Result<(), String> {
+    async fn handle(&self, body: &str) -> Result<(), HandleError> {
         let event = serde_json::from_str::<EventBridgeEvent>(body).map_err(|e| {
-            ProjectError::Malformed {
-                id: uuid::Uuid::nil(),
-                reason: format!("not an EventBridge event with a mercado envelope: {e}"),
-            }
-            .to_string()
+            HandleError::Poison(format!(
+                "not an EventBridge event with a mercado envelope: {e}"
+            ))
         })?;
-        self.project(&event.detail)
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+        self.project(&event.detail).await?;
+        Ok(())
     }
-}
-
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct ConsumeReport {
-    pub received: usize,
-    pub projected: usize,
-    pub failed: usize,
 }
 
 pub struct SqsConsumer {
@@ -74,9 +83,12 @@ impl SqsConsumer {
             wait_seconds,
         }
     }
+}
 
+#[async_trait::async_trait]
+impl Consume for SqsConsumer {
     /// Receives one batch (long poll, up to 10 messages), handles each, deletes the successes.
-    pub async fn consume_once(&self) -> Result<ConsumeReport, String> {
+    async fn consume_once(&self) -> Result<ConsumeReport, String> {
         let out = self
             .client
             .receive_message()
@@ -108,9 +120,24 @@ impl SqsConsumer {
                         );
                     }
                 }
-                Err(e) => {
+                Err(HandleError::Transient(e)) => {
                     report.failed += 1;
                     tracing::warn!(%message_id, error = %e, "message not handled; left for redelivery");
+                }
+                Err(HandleError::Poison(e)) => {
+                    report.failed += 1;
+                    tracing::error!(%message_id, error = %e, "poison message; it goes to the dead-letter queue after its last receive");
+                    // Visible again at once: it reaches its receive limit, and the DLQ, quickly.
+                    if let Some(handle) = message.receipt_handle() {
+                        let _ = self
+                            .client
+                            .change_message_visibility()
+                            .queue_url(&self.queue_url)
+                            .receipt_handle(handle)
+                            .visibility_timeout(0)
+                            .send()
+                            .await;
+                    }
                 }
             }
         }
@@ -127,7 +154,7 @@ impl SqsConsumer {
     }
 
     /// Checks the queue answers (readiness).
-    pub async fn ping(&self) -> Result<(), String> {
+    async fn ping(&self) -> Result<(), String> {
         self.client
             .get_queue_attributes()
             .queue_url(&self.queue_url)
@@ -135,20 +162,5 @@ impl SqsConsumer {
             .await
             .map(|_| ())
             .map_err(|e| DisplayErrorContext(&e).to_string())
-    }
-
-    /// Consumes until shutdown.
-    pub async fn run(self: Arc<Self>, mut shutdown: Shutdown) {
-        loop {
-            tokio::select! {
-                () = stopped(&mut shutdown) => return,
-                result = self.consume_once() => {
-                    if let Err(e) = result {
-                        tracing::warn!(error = %e, "sqs consume failed; backing off");
-                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-                    }
-                }
-            }
-        }
     }
 }

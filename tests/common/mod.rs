@@ -72,6 +72,11 @@ impl Stack {
             sqs_wait_seconds: 1,
             rest_require_token: false,
             reconcile_interval_seconds: 86_400,
+            nats_url: std::env::var("MERCADO_NATS_URL")
+                .unwrap_or_else(|_| "nats://127.0.0.1:4222".into()),
+            nats_stream: format!("MERCADO_TEST_{id}"),
+            nats_subject_prefix: format!("mercado-test-{id}"),
+            nats_consumer: format!("projector-{id}"),
             database: DatabaseConfig {
                 database_url: database_url.clone(),
                 db_max_connections: 8,
@@ -79,6 +84,7 @@ impl Stack {
             aws: AwsConfig {
                 catalog_table: format!("mercado-test-{id}"),
                 profiles_table: format!("mercado-test-profiles-{id}"),
+                max_receives: 3,
                 event_bus_name: format!("mercado-test-{id}"),
                 queue_url: Some(queue_url),
             },
@@ -145,6 +151,7 @@ impl Stack {
                 &aws_sdk_sqs::Client::new(&sdk),
                 &self.config.aws.event_bus_name,
                 self.config.aws.queue_url.as_deref().unwrap(),
+                self.config.aws.max_receives,
             )
             .await
             .unwrap();

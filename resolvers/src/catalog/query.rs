@@ -71,7 +71,10 @@ impl CatalogQuery {
         after: Option<String>,
     ) -> Result<ProductConnection> {
         let filter = filter.unwrap_or_default();
-        for (field, value) in [("filter.minPrice", filter.min_price), ("filter.maxPrice", filter.max_price)] {
+        for (field, value) in [
+            ("filter.minPrice", filter.min_price),
+            ("filter.maxPrice", filter.max_price),
+        ] {
             if value.is_some_and(|v| v < 0) {
                 return Err(into_gql(ApiError::bad_input(field, "must not be negative")));
             }
