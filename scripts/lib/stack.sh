@@ -517,6 +517,46 @@ stack_moto() {
 # Shutdown
 # ---------------------------------------------------------------------------
 
+# Does a NATS server with JetStream answer on 127.0.0.1:PORT? (Its INFO line says so.)
+_stack_nats_js_answers() {
+    local port=$1 info
+    # shellcheck disable=SC2016 # expanded by the inner bash
+    info=$(timeout 3 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" && IFS= read -r -t 2 line <&3 && printf "%s" "$line"' _ "$port" 2>/dev/null) || return 1
+    [[ "$info" == INFO* && "$info" == *'"jetstream":true'* ]]
+}
+
+# Uses NATS with JetStream on 127.0.0.1:4222 when one answers, else starts a private one
+# (Debian's nats-server, installed if missing) on a free port with its store in the state
+# dir. Exports MERCADO_NATS_URL.
+stack_nats() {
+    local port=${MERCADO_NATS_PORT:-4222} log dir i
+    if _stack_nats_js_answers "$port"; then
+        stack_log "nats: reusing the JetStream server on 127.0.0.1:$port"
+        export MERCADO_NATS_URL="nats://127.0.0.1:$port"
+        return 0
+    fi
+    if ! command -v nats-server >/dev/null 2>&1 && [[ ! -x /usr/sbin/nats-server ]]; then
+        stack_is_root || stack_die "nats-server is missing; as root run: apt-get install -y nats-server"
+        stack_apt_install nats-server
+    fi
+    local bin
+    bin=$(command -v nats-server 2>/dev/null || echo /usr/sbin/nats-server)
+    port=$(stack_free_port)
+    dir="$MERCADO_STATE_DIR/nats-$port"
+    log="$MERCADO_STATE_DIR/nats-$port.log"
+    mkdir -p "$dir"
+    stack_log "nats: starting a private JetStream server on 127.0.0.1:$port (log: $log)"
+    setsid "$bin" -a 127.0.0.1 -p "$port" -js -sd "$dir" >"$log" 2>&1 </dev/null &
+    stack_track_pid "$!"
+    for ((i = 0; i < 100; i++)); do
+        _stack_nats_js_answers "$port" && break
+        sleep 0.1
+    done
+    _stack_nats_js_answers "$port" || stack_die "nats-server did not answer on port $port (log: $log)"
+    export MERCADO_NATS_URL="nats://127.0.0.1:$port"
+}
+
+
 # Stop only what this shell started. Safe to call more than once.
 stack_stop() {
     # A second Ctrl-C while cleaning up must not leave things half-stopped.
