@@ -510,7 +510,7 @@ async fn profiles_are_private_and_only_their_owner_changes_them() {
 }
 
 #[tokio::test]
-async fn a_page_of_twenty_products_with_sellers_costs_one_batch_get() {
+async fn a_page_of_twenty_products_with_sellers_costs_one_query_and_one_batch_get() {
     let stack = Stack::new(BusKind::Inprocess).await;
     let app = stack.start().await;
     let mut last = String::new();
@@ -539,7 +539,9 @@ async fn a_page_of_twenty_products_with_sellers_costs_one_batch_get() {
     }
     app.wait_for_product(&last, |p| !p.is_null()).await;
     let profiles = app.server.components.profiles.clone();
+    let catalog = app.server.components.catalog.clone();
     let before = profiles.batch_get_calls();
+    let queries_before = catalog.query_calls();
     let (_, page) = app
         .graphql(None, "{ products(filter: {category: \"batched\"}, first: 20) { edges { node { name seller { id storeName } } } } }", json!({}))
         .await;
@@ -547,6 +549,11 @@ async fn a_page_of_twenty_products_with_sellers_costs_one_batch_get() {
         profiles.batch_get_calls() - before,
         1,
         "one BatchGetItem for the whole page"
+    );
+    assert_eq!(
+        catalog.query_calls() - queries_before,
+        1,
+        "one Query for the page"
     );
     let edges = page["data"]["products"]["edges"].as_array().unwrap();
     assert_eq!(edges.len(), 20);
