@@ -73,19 +73,7 @@ async fn bus_converges(bus: BusKind) {
     let seller = stack.token("seller", &[Role::Seller]);
     let mut ids = Vec::new();
     for name in ["Alpha", "Beta", "Gamma"] {
-        let (_, created) = app
-            .graphql(
-                Some(&seller),
-                CREATE_PRODUCT,
-                json!({"input": {"name": name, "category": "sync"}}),
-            )
-            .await;
-        ids.push(
-            created["data"]["createProduct"]["id"]
-                .as_str()
-                .unwrap()
-                .to_string(),
-        );
+        ids.push(app.create_product(&seller, name, "sync").await);
     }
     let (_, updated) = app
         .graphql(Some(&seller), "mutation($id: ID!) { updateProduct(id: $id, expectedVersion: 1, input: {name: \"Beta 2\"}) { version } }", json!({"id": ids[1]}))
@@ -278,19 +266,7 @@ async fn the_reconciler_repairs_drift_and_rebuilds_an_empty_table() {
     let seller = stack.token("seller", &[Role::Seller]);
     let mut ids = Vec::new();
     for i in 0..6 {
-        let (_, created) = app
-            .graphql(
-                Some(&seller),
-                CREATE_PRODUCT,
-                json!({"input": {"name": format!("d{i}"), "category": "drift"}}),
-            )
-            .await;
-        ids.push(
-            created["data"]["createProduct"]["id"]
-                .as_str()
-                .unwrap()
-                .to_string(),
-        );
+        ids.push(app.create_product(&seller, &format!("d{i}"), "drift").await);
     }
     app.graphql(
         Some(&seller),

@@ -80,7 +80,71 @@ pub async fn provision_catalog_table(client: &Client, table: &str) -> Result<boo
         .global_secondary_indexes(index(INDEX_BY_SELLER, ATTR_SELLER, ATTR_CREATED_SORT)?)
         .send()
         .await;
-    created_or_exists(client, table, result).await
+    let created = created_or_exists(client, table, result).await?;
+    if !created {
+        add_seller_index(client, table).await?;
+    }
+    Ok(created)
+}
+
+/// Tables made before the `by_seller` index existed get it added (DynamoDB backfills it).
+async fn add_seller_index(client: &Client, table: &str) -> Result<(), StartupError> {
+    let aws = |e: String| StartupError::Aws(format!("table {table}: {e}"));
+    let described = client
+        .describe_table()
+        .table_name(table)
+        .send()
+        .await
+        .map_err(|e| aws(aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string()))?;
+    let has_index = described
+        .table()
+        .map(|t| t.global_secondary_indexes())
+        .unwrap_or_default()
+        .iter()
+        .any(|i| i.index_name() == Some(INDEX_BY_SELLER));
+    if has_index {
+        return Ok(());
+    }
+    let key = |name: &str, kind: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .map_err(|e| aws(e.to_string()))
+    };
+    let attr = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .map_err(|e| aws(e.to_string()))
+    };
+    let create = aws_sdk_dynamodb::types::CreateGlobalSecondaryIndexAction::builder()
+        .index_name(INDEX_BY_SELLER)
+        .key_schema(key(ATTR_SELLER, KeyType::Hash)?)
+        .key_schema(key(ATTR_CREATED_SORT, KeyType::Range)?)
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::All)
+                .build(),
+        )
+        .build()
+        .map_err(|e| aws(e.to_string()))?;
+    client
+        .update_table()
+        .table_name(table)
+        .attribute_definitions(attr(ATTR_SELLER)?)
+        .attribute_definitions(attr(ATTR_CREATED_SORT)?)
+        .global_secondary_index_updates(
+            aws_sdk_dynamodb::types::GlobalSecondaryIndexUpdate::builder()
+                .create(create)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| aws(aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string()))?;
+    tracing::info!(%table, "added the by_seller index; existing items enter it when they next change");
+    Ok(())
 }
 
 /// Creates the profiles table (keyed by user id); an existing table is left as it is.

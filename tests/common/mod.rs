@@ -275,6 +275,21 @@ impl App {
         }
     }
 
+    /// Creates a product as `token`'s seller; returns its id.
+    pub async fn create_product(&self, token: &str, name: &str, category: &str) -> String {
+        let (_, created) = self
+            .graphql(
+                Some(token),
+                CREATE_PRODUCT,
+                json!({"input": {"name": name, "category": category}}),
+            )
+            .await;
+        created["data"]["createProduct"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("createProduct failed: {created}"))
+            .to_string()
+    }
+
     pub async fn stop(self) {
         self.server.stop().await;
     }
