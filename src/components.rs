@@ -35,6 +35,9 @@ pub struct Components {
     /// Present with MERCADO_IMAGE_QUEUE_URL: applies S3 upload notifications.
     pub image_consumer: Option<Arc<dyn Consume>>,
     pub image_events: Arc<ImageEvents>,
+    pub orders: Arc<crate::postgres::PgOrders>,
+    pub order_events: Arc<crate::postgres::order_events::PgOrderEvents>,
+    pub saga: Arc<crate::workers::saga::SagaRunner>,
 }
 
 impl Components {
@@ -101,6 +104,18 @@ impl Components {
             &config.aws.profiles_table,
         ));
         let throttle = Arc::new(PgSignInThrottle::new(pool.clone()));
+        let orders = Arc::new(crate::postgres::PgOrders::new(
+            pool.clone(),
+            config.hold_ttl_seconds,
+        ));
+        let order_events = Arc::new(crate::postgres::order_events::PgOrderEvents::start(
+            pool.clone(),
+        ));
+        let saga = Arc::new(crate::workers::saga::SagaRunner::new(
+            orders.clone(),
+            inventory.clone(),
+            Arc::new(crate::payments::TestGateway::new(pool.clone())),
+        ));
         Ok(Self {
             pool,
             catalog,
@@ -115,6 +130,9 @@ impl Components {
             images,
             image_consumer,
             image_events,
+            orders,
+            order_events,
+            saga,
         })
     }
 
@@ -126,6 +144,8 @@ impl Components {
             throttle: self.throttle.clone(),
             profiles: self.profiles.clone(),
             images: self.images.clone(),
+            orders: self.orders.clone(),
+            order_events: self.order_events.clone(),
         })
     }
 }

@@ -302,6 +302,15 @@ pub struct ServeConfig {
         default_value = "mercado-projector"
     )]
     pub nats_consumer: String,
+    /// How long an order's stock stays held before the order expires, in seconds.
+    #[arg(
+        long,
+        env = "MERCADO_HOLD_TTL_SECONDS",
+        value_name = "MERCADO_HOLD_TTL_SECONDS",
+        default_value_t = 900,
+        value_parser = clap::value_parser!(i64).range(1..=86_400)
+    )]
+    pub hold_ttl_seconds: i64,
     /// Require a bearer token on the original REST endpoints.
     #[arg(
         long,

@@ -8,6 +8,8 @@ use uuid::Uuid;
 pub const PRODUCT_UPSERTED: &str = "inventory.product.upserted";
 /// A product was deleted; the payload is `{id, version}`.
 pub const PRODUCT_DELETED: &str = "inventory.product.deleted";
+/// An order changed status; the payload is `{orderId, status, reason, seq, at}`.
+pub const ORDER_STATUS_CHANGED: &str = "purchases.order.status_changed";
 
 /// An event as it leaves the outbox. Delivery is at least once and may be out of order:
 /// consumers deduplicate by `id` or, for documents, by `version`.

@@ -11,6 +11,7 @@ pub mod demo;
 pub mod dynamo;
 pub mod events;
 pub mod http;
+pub mod payments;
 pub mod postgres;
 pub mod s3;
 pub mod server;

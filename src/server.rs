@@ -61,6 +61,12 @@ impl Server {
                 config.relay_poll(),
                 rx.clone(),
             )));
+            tasks.push(tokio::spawn(crate::workers::saga::run(
+                components.pool.clone(),
+                components.saga.clone(),
+                std::time::Duration::from_millis(200),
+                rx.clone(),
+            )));
             tasks.push(tokio::spawn(crate::workers::reconciler::run(
                 components.pool.clone(),
                 components.inventory.clone(),

@@ -9,6 +9,7 @@ pub mod guard;
 pub mod inventory;
 pub mod page;
 pub mod profiles;
+pub mod purchases;
 pub mod system;
 pub mod viewer;
 
@@ -26,6 +27,7 @@ pub struct Query(
     catalog::CatalogQuery,
     profiles::ProfilesQuery,
     auth::AuthQuery,
+    purchases::PurchasesQuery,
 );
 
 /// The root of every write: mutations go to the source of truth (PostgreSQL).
@@ -35,12 +37,13 @@ pub struct Mutation(
     inventory::InventoryMutation,
     auth::AuthMutation,
     profiles::ProfilesMutation,
+    purchases::PurchasesMutation,
 );
 
 /// Live streams over graphql-transport-ws (or the legacy graphql-ws protocol).
 #[derive(MergedSubscription, Default)]
 #[graphql(name = "Subscription")]
-pub struct Subscription(system::SystemSubscription);
+pub struct Subscription(system::SystemSubscription, purchases::PurchasesSubscription);
 
 /// The executable schema type the server serves.
 pub type MercadoSchema = Schema<Query, Mutation, Subscription>;
@@ -54,6 +57,8 @@ pub struct Ports {
     pub throttle: Arc<dyn auth::SignInThrottle>,
     pub profiles: Arc<dyn profiles::ProfileStore>,
     pub images: Arc<dyn inventory::ImageStorage>,
+    pub orders: Arc<dyn purchases::OrderStore>,
+    pub order_events: Arc<dyn purchases::OrderEvents>,
 }
 
 /// Query depth and complexity limits: generous for real clients, fatal for abusive ones.
@@ -79,6 +84,8 @@ pub fn build_schema(ports: Ports) -> MercadoSchema {
     .data(ports.throttle)
     .data(ports.profiles)
     .data(ports.images)
+    .data(ports.orders)
+    .data(ports.order_events)
     .finish()
 }
 

@@ -2,6 +2,8 @@
 //! resolvers' write ports.
 
 mod inventory;
+pub mod order_events;
+pub mod orders;
 pub mod outbox;
 mod throttle;
 
@@ -9,6 +11,7 @@ use std::time::Duration;
 
 pub use inventory::PgInventory;
 use mercado_resolvers::StoreError;
+pub use orders::{PgOrders, SagaState};
 use sqlx::{PgPool, postgres::PgPoolOptions};
 pub use throttle::PgSignInThrottle;
 

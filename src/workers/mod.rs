@@ -5,6 +5,7 @@ pub mod image_events;
 pub mod projector;
 pub mod reconciler;
 pub mod relay;
+pub mod saga;
 pub mod sqs_consumer;
 
 /// What one consumer step did.

@@ -72,6 +72,7 @@ impl Stack {
             sqs_wait_seconds: 1,
             rest_require_token: false,
             reconcile_interval_seconds: 86_400,
+            hold_ttl_seconds: 900,
             nats_url: std::env::var("MERCADO_NATS_URL")
                 .unwrap_or_else(|_| "nats://127.0.0.1:4222".into()),
             nats_stream: format!("MERCADO_TEST_{id}"),

@@ -1,0 +1,267 @@
+use std::{collections::HashSet, sync::Arc};
+
+use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject, Subscription};
+use futures::Stream;
+use uuid::Uuid;
+
+use super::{NewOrder, NewOrderLine, Order, OrderEvents, OrderStore, PlaceOutcome, Transition};
+use crate::{
+    ApiError, Role,
+    error::{into_gql, violations_into_gql},
+    guard,
+    inventory::Checks,
+    page::PageInfo,
+};
+
+pub const LINES_MAX: usize = 50;
+pub const QUANTITY_MAX: i32 = 1000;
+
+/// One line of a new order.
+#[derive(InputObject)]
+pub struct OrderLineInput {
+    /// The variant to buy.
+    pub variant_id: ID,
+    /// Units, 1 to 1000.
+    pub quantity: i32,
+}
+
+/// A new order.
+#[derive(InputObject)]
+pub struct PlaceOrderInput {
+    /// 1 to 50 lines, each variant at most once.
+    pub items: Vec<OrderLineInput>,
+    /// The payment method's token (test gateway: `tok_approve`, `tok_decline`,
+    /// `tok_transient`).
+    pub payment_token: String,
+    /// Client-chosen key, 1 to 200 characters: a retry with the same key and body returns the
+    /// same order; the same key with another body is `CONFLICT`.
+    pub idempotency_key: String,
+}
+
+/// A page of orders.
+#[derive(SimpleObject)]
+pub struct OrderConnection {
+    /// The orders on this page, each with its cursor.
+    pub edges: Vec<OrderEdge>,
+    /// Where this page sits in the listing.
+    pub page_info: PageInfo,
+}
+
+/// An order and the cursor that resumes the listing right after it.
+#[derive(SimpleObject)]
+pub struct OrderEdge {
+    /// The order.
+    pub node: Order,
+    /// Opaque; pass as `after` to read the orders that follow.
+    pub cursor: String,
+}
+
+fn store<'a>(ctx: &'a Context<'_>) -> &'a Arc<dyn OrderStore> {
+    ctx.data_unchecked::<Arc<dyn OrderStore>>()
+}
+
+fn order_id(field: &str, id: &ID) -> Result<Uuid> {
+    Uuid::parse_str(id).map_err(|_| into_gql(ApiError::bad_input(field, "must be a UUID")))
+}
+
+fn stored<T>(result: Result<T, crate::StoreError>) -> Result<T> {
+    result.map_err(|e| into_gql(e.into()))
+}
+
+/// Reads of orders.
+#[derive(Default)]
+pub struct PurchasesQuery;
+
+#[Object]
+impl PurchasesQuery {
+    /// An order: its buyer sees all of it; a seller sees only their own lines; anyone else
+    /// gets `NOT_FOUND`.
+    async fn order(&self, ctx: &Context<'_>, id: ID) -> Result<Order> {
+        let viewer = guard::viewer(ctx).map_err(into_gql)?;
+        let id = order_id("id", &id)?;
+        let not_found = || into_gql(ApiError::NotFound("no such order".into()));
+        let mut order = stored(store(ctx).get(id).await)?.ok_or_else(not_found)?;
+        if order.buyer_id == viewer.subject {
+            return Ok(order);
+        }
+        if viewer.has_role(Role::Seller)
+            && order.lines.iter().any(|l| l.seller_id == viewer.subject)
+        {
+            order.lines.retain(|l| l.seller_id == viewer.subject);
+            return Ok(order);
+        }
+        Err(not_found())
+    }
+
+    /// The caller's orders, newest first. `first` is 1 to 100 (default 20).
+    async fn my_orders(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: i32,
+        after: Option<String>,
+    ) -> Result<OrderConnection> {
+        let viewer = guard::viewer(ctx).map_err(into_gql)?;
+        if !(1..=100).contains(&first) {
+            return Err(into_gql(ApiError::bad_input(
+                "first",
+                "must be between 1 and 100",
+            )));
+        }
+        let page = stored(
+            store(ctx)
+                .list_for_buyer(
+                    &viewer.subject,
+                    usize::try_from(first).unwrap_or(1),
+                    after.as_deref(),
+                )
+                .await,
+        )?;
+        let cursors: Vec<&str> = page.items.iter().map(|(c, _)| c.as_str()).collect();
+        let page_info = PageInfo::new(&cursors, after.is_some(), page.has_next_page);
+        Ok(OrderConnection {
+            edges: page
+                .items
+                .into_iter()
+                .map(|(cursor, node)| OrderEdge { node, cursor })
+                .collect(),
+            page_info,
+        })
+    }
+}
+
+/// Placing and cancelling orders.
+#[derive(Default)]
+pub struct PurchasesMutation;
+
+#[Object]
+impl PurchasesMutation {
+    /// Places an order (buyer role) in `PENDING` and starts its saga. Follow it with
+    /// `orderStatus`.
+    async fn place_order(&self, ctx: &Context<'_>, input: PlaceOrderInput) -> Result<Order> {
+        let buyer = guard::require_role(ctx, Role::Buyer).map_err(into_gql)?;
+        let mut checks = Checks::new("input");
+        if input.items.is_empty() || input.items.len() > LINES_MAX {
+            checks.fail("items", format!("must hold 1 to {LINES_MAX} lines"));
+        }
+        let mut seen = HashSet::new();
+        let mut lines = Vec::with_capacity(input.items.len());
+        for (i, item) in input.items.iter().enumerate() {
+            let variant_id = match Uuid::parse_str(&item.variant_id) {
+                Ok(id) => id,
+                Err(_) => {
+                    checks.fail(&format!("items.{i}.variantId"), "must be a UUID");
+                    continue;
+                }
+            };
+            if !seen.insert(variant_id) {
+                checks.fail(&format!("items.{i}.variantId"), "appears on another line");
+            }
+            if !(1..=QUANTITY_MAX).contains(&item.quantity) {
+                checks.fail(
+                    &format!("items.{i}.quantity"),
+                    format!("must be 1 to {QUANTITY_MAX}"),
+                );
+            }
+            lines.push(NewOrderLine {
+                variant_id,
+                quantity: item.quantity,
+            });
+        }
+        let payment_token = checks.text("paymentToken", &input.payment_token, 1, 200);
+        let idempotency_key = checks.text("idempotencyKey", &input.idempotency_key, 1, 200);
+        let order = checks
+            .finish(NewOrder {
+                lines,
+                payment_token,
+                idempotency_key,
+            })
+            .map_err(violations_into_gql)?;
+        match stored(store(ctx).place(&buyer.subject, order).await)? {
+            PlaceOutcome::Created(order) | PlaceOutcome::Existing(order) => Ok(order),
+        }
+    }
+
+    /// Cancels one of the caller's orders before it is `CONFIRMED`: holds are released and any
+    /// payment refunded; the order ends `CANCELLED`.
+    async fn cancel_order(&self, ctx: &Context<'_>, id: ID) -> Result<Order> {
+        let viewer = guard::viewer(ctx).map_err(into_gql)?;
+        let id = order_id("id", &id)?;
+        stored(store(ctx).request_cancel(&viewer.subject, id).await)
+    }
+}
+
+/// Live order tracking.
+#[derive(Default)]
+pub struct PurchasesSubscription;
+
+struct Follow {
+    store: Arc<dyn OrderStore>,
+    events: tokio::sync::broadcast::Receiver<Uuid>,
+    id: Uuid,
+    last_seq: i32,
+    queued: std::collections::VecDeque<Transition>,
+    done: bool,
+}
+
+#[Subscription]
+impl PurchasesSubscription {
+    /// The order's current status first, then every transition as it commits (on any server
+    /// instance), completing at a terminal status. Only the order's buyer may subscribe.
+    async fn order_status(
+        &self,
+        ctx: &Context<'_>,
+        order_id: ID,
+    ) -> Result<impl Stream<Item = Transition> + use<>> {
+        let viewer = guard::viewer(ctx).map_err(into_gql)?;
+        let id = self::order_id("orderId", &order_id)?;
+        let store = store(ctx).clone();
+        // Subscribe before reading, so nothing committed in between is missed.
+        let events = ctx.data_unchecked::<Arc<dyn OrderEvents>>().subscribe();
+        let order = stored(store.get(id).await)?
+            .filter(|o| o.buyer_id == viewer.subject)
+            .ok_or_else(|| into_gql(ApiError::NotFound("no such order".into())))?;
+        let history = stored(store.transitions_after(id, 0).await)?;
+        let (last_seq, current) = history.last().cloned().unwrap_or((
+            0,
+            order.transitions.last().cloned().unwrap_or(Transition {
+                status: order.status,
+                reason: order.reason.clone(),
+                at: order.updated_at,
+            }),
+        ));
+        let state = Follow {
+            store,
+            events,
+            id,
+            last_seq,
+            queued: std::collections::VecDeque::from([current]),
+            done: false,
+        };
+        Ok(futures::stream::unfold(state, |mut s| async move {
+            loop {
+                if let Some(next) = s.queued.pop_front() {
+                    if next.status.is_terminal() {
+                        s.done = true;
+                        s.queued.clear();
+                    }
+                    return Some((next, s));
+                }
+                if s.done {
+                    return None;
+                }
+                match s.events.recv().await {
+                    Ok(id) if id != s.id => continue,
+                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                }
+                let Ok(fresh) = s.store.transitions_after(s.id, s.last_seq).await else {
+                    return None;
+                };
+                for (seq, t) in fresh {
+                    s.last_seq = seq;
+                    s.queued.push_back(t);
+                }
+            }
+        }))
+    }
+}

@@ -1,0 +1,511 @@
+//! Orders on PostgreSQL: placing (idempotent per buyer and key), reading, cancelling, and the
+//! saga's conditional transitions. Every transition appends to `order_transitions` (whose
+//! trigger NOTIFYs every instance), writes the outbox event, and commits with the status.
+
+use async_trait::async_trait;
+use aws_lc_rs::digest;
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use chrono::{DateTime, Utc};
+use mercado_resolvers::{
+    StoreError,
+    inventory::Money,
+    purchases::{
+        NewOrder, Order, OrderLine, OrderPage, OrderStatus, OrderStore, PlaceOutcome, Transition,
+    },
+};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use super::{outbox, store_error};
+use crate::events::{EventEnvelope, ORDER_STATUS_CHANGED};
+
+/// NOTIFY channel that wakes saga runners.
+pub const SAGA_CHANNEL: &str = "mercado_saga";
+/// NOTIFY channel of committed transitions (payload: the order id).
+pub const STATUS_CHANNEL: &str = "mercado_order_status";
+
+#[derive(Clone)]
+pub struct PgOrders {
+    pool: PgPool,
+    hold_ttl_seconds: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct OrderRow {
+    id: Uuid,
+    buyer_id: String,
+    status: String,
+    reason: Option<String>,
+    total_amount: i64,
+    currency: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+/// What the saga needs to advance an order.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct SagaState {
+    pub id: Uuid,
+    pub status: String,
+    pub cancel_requested: bool,
+    pub payment_token: String,
+    pub total_amount: i64,
+    pub payment_attempts: i32,
+    pub hold_expires_at: DateTime<Utc>,
+}
+
+fn request_hash(order: &NewOrder) -> Vec<u8> {
+    let mut lines: Vec<String> = order
+        .lines
+        .iter()
+        .map(|l| format!("{}x{}", l.variant_id, l.quantity))
+        .collect();
+    lines.sort();
+    let canonical = format!("{}|{}", lines.join(","), order.payment_token);
+    digest::digest(&digest::SHA256, canonical.as_bytes())
+        .as_ref()
+        .to_vec()
+}
+
+fn encode_cursor(created_at: DateTime<Utc>, id: Uuid) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{}|{id}", created_at.timestamp_micros()))
+}
+
+fn decode_cursor(raw: &str) -> Result<(DateTime<Utc>, Uuid), StoreError> {
+    let invalid = || StoreError::Invalid {
+        field: "after".into(),
+        message: "is not a cursor from this API".into(),
+    };
+    let text = URL_SAFE_NO_PAD
+        .decode(raw)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(invalid)?;
+    let (micros, id) = text.split_once('|').ok_or_else(invalid)?;
+    let micros: i64 = micros.parse().map_err(|_| invalid())?;
+    let at = DateTime::from_timestamp_micros(micros).ok_or_else(invalid)?;
+    Ok((at, Uuid::parse_str(id).map_err(|_| invalid())?))
+}
+
+impl PgOrders {
+    pub fn new(pool: PgPool, hold_ttl_seconds: i64) -> Self {
+        Self {
+            pool,
+            hold_ttl_seconds,
+        }
+    }
+
+    async fn load(&self, conn: &mut PgConnection, id: Uuid) -> Result<Option<Order>, StoreError> {
+        let row: Option<OrderRow> = sqlx::query_as(
+            "SELECT id, buyer_id, status, reason, total_amount, currency, created_at, updated_at
+             FROM orders WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(store_error)?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let currency = row.currency.trim().to_string();
+        let lines: Vec<(Uuid, Uuid, String, String, i32, i64)> = sqlx::query_as(
+            "SELECT variant_id, product_id, seller_id, sku, quantity, unit_amount
+             FROM order_lines WHERE order_id = $1 ORDER BY line_no",
+        )
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(store_error)?;
+        let transitions = self.transitions(conn, id, 0).await?;
+        Ok(Some(Order {
+            id: row.id,
+            buyer_id: row.buyer_id,
+            status: OrderStatus::parse(&row.status).unwrap_or(OrderStatus::Pending),
+            reason: row.reason,
+            lines: lines
+                .into_iter()
+                .map(
+                    |(variant_id, product_id, seller_id, sku, quantity, unit)| OrderLine {
+                        variant_id,
+                        product_id,
+                        seller_id,
+                        sku,
+                        quantity,
+                        unit_price: Money {
+                            amount: unit,
+                            currency: currency.clone(),
+                        },
+                    },
+                )
+                .collect(),
+            total: Money {
+                amount: row.total_amount,
+                currency,
+            },
+            transitions: transitions.into_iter().map(|(_, t)| t).collect(),
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }))
+    }
+
+    async fn transitions(
+        &self,
+        conn: &mut PgConnection,
+        id: Uuid,
+        after_seq: i32,
+    ) -> Result<Vec<(i32, Transition)>, StoreError> {
+        let rows: Vec<(i32, String, Option<String>, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT seq, status, reason, at FROM order_transitions
+             WHERE order_id = $1 AND seq > $2 ORDER BY seq",
+        )
+        .bind(id)
+        .bind(after_seq)
+        .fetch_all(conn)
+        .await
+        .map_err(store_error)?;
+        Ok(rows
+            .into_iter()
+            .map(|(seq, status, reason, at)| {
+                (
+                    seq,
+                    Transition {
+                        status: OrderStatus::parse(&status).unwrap_or(OrderStatus::Pending),
+                        reason,
+                        at,
+                    },
+                )
+            })
+            .collect())
+    }
+
+    /// Appends a transition, its outbox event and a wake-up, inside the caller's transaction.
+    async fn record(
+        conn: &mut PgConnection,
+        id: Uuid,
+        version: i64,
+        status: OrderStatus,
+        reason: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let (seq, at): (i32, DateTime<Utc>) = sqlx::query_as(
+            "INSERT INTO order_transitions (order_id, seq, status, reason)
+             VALUES ($1, (SELECT coalesce(max(seq), 0) + 1 FROM order_transitions WHERE order_id = $1), $2, $3)
+             RETURNING seq, at",
+        )
+        .bind(id)
+        .bind(status.as_str())
+        .bind(reason)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(store_error)?;
+        let event = EventEnvelope::new(
+            ORDER_STATUS_CHANGED,
+            id,
+            version,
+            serde_json::json!({"orderId": id, "status": status.as_str(), "reason": reason, "seq": seq, "at": at}),
+        );
+        outbox::enqueue(conn, &event).await.map_err(store_error)?;
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(SAGA_CHANNEL)
+            .bind(id.to_string())
+            .execute(conn)
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    /// Moves an order from `from` to `to` if it is still in `from`; false when another runner
+    /// moved it first (nothing is written then).
+    pub async fn transition(
+        &self,
+        id: Uuid,
+        from: OrderStatus,
+        to: OrderStatus,
+        reason: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let version: Option<i64> = sqlx::query_scalar(
+            "UPDATE orders SET status = $3, reason = $4, version = version + 1, updated_at = now(),
+                    next_attempt_at = now(), lease_owner = NULL, lease_until = NULL
+             WHERE id = $1 AND status = $2 RETURNING version",
+        )
+        .bind(id)
+        .bind(from.as_str())
+        .bind(to.as_str())
+        .bind(reason)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        let Some(version) = version else {
+            return Ok(false);
+        };
+        Self::record(&mut tx, id, version, to, reason).await?;
+        tx.commit().await.map_err(store_error)?;
+        Ok(true)
+    }
+
+    /// Leases up to `limit` due, non-terminal orders to `owner` for `lease_seconds`.
+    pub async fn claim_due(
+        &self,
+        owner: Uuid,
+        limit: u32,
+        lease_seconds: i64,
+    ) -> Result<Vec<Uuid>, StoreError> {
+        sqlx::query_scalar(
+            "UPDATE orders SET lease_owner = $1, lease_until = now() + make_interval(secs => $3)
+             WHERE id IN (
+                 SELECT id FROM orders
+                 WHERE status IN ('PENDING', 'STOCK_HELD', 'PAID') AND next_attempt_at <= now()
+                   AND (lease_until IS NULL OR lease_until < now() OR lease_owner = $1)
+                 ORDER BY next_attempt_at LIMIT $2
+                 FOR UPDATE SKIP LOCKED)
+             RETURNING id",
+        )
+        .bind(owner)
+        .bind(i64::from(limit))
+        .bind(lease_seconds as f64)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)
+    }
+
+    pub async fn saga_state(&self, id: Uuid) -> Result<Option<SagaState>, StoreError> {
+        sqlx::query_as(
+            "SELECT id, status, cancel_requested, payment_token, total_amount, payment_attempts,
+                    hold_expires_at
+             FROM orders WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(store_error)
+    }
+
+    /// The order's lines as (variant, quantity).
+    pub async fn lines(&self, id: Uuid) -> Result<Vec<(Uuid, i32, String)>, StoreError> {
+        sqlx::query_as(
+            "SELECT variant_id, quantity, sku FROM order_lines WHERE order_id = $1 ORDER BY line_no",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)
+    }
+
+    /// Schedules another payment attempt after `delay_ms` and gives up the lease.
+    pub async fn retry_payment_later(&self, id: Uuid, delay_ms: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE orders SET payment_attempts = payment_attempts + 1,
+                    next_attempt_at = now() + make_interval(secs => $2),
+                    lease_owner = NULL, lease_until = NULL
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(delay_ms as f64 / 1000.0)
+        .execute(&self.pool)
+        .await
+        .map_err(store_error)?;
+        Ok(())
+    }
+
+    /// Makes orders whose holds have expired due now, so the saga expires them.
+    pub async fn due_expired(&self) -> Result<u64, StoreError> {
+        sqlx::query(
+            "UPDATE orders SET next_attempt_at = now()
+             WHERE status IN ('PENDING', 'STOCK_HELD') AND hold_expires_at < now()
+               AND next_attempt_at > now()",
+        )
+        .execute(&self.pool)
+        .await
+        .map(|r| r.rows_affected())
+        .map_err(store_error)
+    }
+}
+
+#[async_trait]
+impl OrderStore for PgOrders {
+    async fn place(&self, buyer_id: &str, order: NewOrder) -> Result<PlaceOutcome, StoreError> {
+        let hash = request_hash(&order);
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let existing: Option<(Uuid, Vec<u8>)> = sqlx::query_as(
+            "SELECT id, request_hash FROM orders WHERE buyer_id = $1 AND idempotency_key = $2",
+        )
+        .bind(buyer_id)
+        .bind(&order.idempotency_key)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        if let Some((id, stored)) = existing {
+            if stored != hash {
+                return Err(StoreError::Conflict(
+                    "this idempotencyKey was used for a different order".into(),
+                ));
+            }
+            let found = self.load(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
+            return Ok(PlaceOutcome::Existing(found));
+        }
+        let ids: Vec<Uuid> = order.lines.iter().map(|l| l.variant_id).collect();
+        let variants: Vec<(Uuid, Uuid, String, String, i64, String)> = sqlx::query_as(
+            "SELECT v.id, v.product_id, v.seller_id, v.sku, v.price_amount, v.currency
+             FROM variants v JOIN products p ON p.id = v.product_id
+             WHERE v.id = ANY($1) AND v.removed_at IS NULL AND p.deleted_at IS NULL
+               AND p.status = 'ACTIVE'",
+        )
+        .bind(&ids)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        let mut priced = Vec::with_capacity(order.lines.len());
+        for (i, line) in order.lines.iter().enumerate() {
+            let Some(v) = variants.iter().find(|v| v.0 == line.variant_id) else {
+                return Err(StoreError::Invalid {
+                    field: format!("input.items.{i}.variantId"),
+                    message: "is not for sale".into(),
+                });
+            };
+            priced.push((line, v));
+        }
+        let currency = priced
+            .first()
+            .map(|(_, v)| v.5.trim().to_string())
+            .unwrap_or_default();
+        if priced.iter().any(|(_, v)| v.5.trim() != currency) {
+            return Err(StoreError::Invalid {
+                field: "input.items".into(),
+                message: "all lines must be priced in one currency".into(),
+            });
+        }
+        let total: i64 = priced
+            .iter()
+            .map(|(l, v)| v.4.saturating_mul(i64::from(l.quantity)))
+            .sum();
+        let id = Uuid::now_v7();
+        let inserted = sqlx::query(
+            "INSERT INTO orders (id, buyer_id, idempotency_key, request_hash, payment_token,
+                                 total_amount, currency, hold_expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, now() + make_interval(secs => $8))
+             ON CONFLICT (buyer_id, idempotency_key) DO NOTHING",
+        )
+        .bind(id)
+        .bind(buyer_id)
+        .bind(&order.idempotency_key)
+        .bind(&hash)
+        .bind(&order.payment_token)
+        .bind(total)
+        .bind(&currency)
+        .bind(self.hold_ttl_seconds as f64)
+        .execute(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        if inserted.rows_affected() == 0 {
+            // A concurrent retry with the same key won: answer as a retry does.
+            drop(tx);
+            return self.place(buyer_id, order).await;
+        }
+        for (n, (line, v)) in priced.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO order_lines (order_id, line_no, variant_id, product_id, seller_id, sku,
+                                          quantity, unit_amount)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(id)
+            .bind(i32::try_from(n).unwrap_or(i32::MAX))
+            .bind(line.variant_id)
+            .bind(v.1)
+            .bind(&v.2)
+            .bind(&v.3)
+            .bind(line.quantity)
+            .bind(v.4)
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?;
+        }
+        Self::record(&mut tx, id, 1, OrderStatus::Pending, None).await?;
+        let created = self.load(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
+        tx.commit().await.map_err(store_error)?;
+        Ok(PlaceOutcome::Created(created))
+    }
+
+    async fn get(&self, id: Uuid) -> Result<Option<Order>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(store_error)?;
+        self.load(&mut conn, id).await
+    }
+
+    async fn list_for_buyer(
+        &self,
+        buyer_id: &str,
+        first: usize,
+        after: Option<&str>,
+    ) -> Result<OrderPage, StoreError> {
+        let after = after.map(decode_cursor).transpose()?;
+        let mut conn = self.pool.acquire().await.map_err(store_error)?;
+        let rows: Vec<(Uuid, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT id, created_at FROM orders
+             WHERE buyer_id = $1 AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
+             ORDER BY created_at DESC, id DESC LIMIT $4",
+        )
+        .bind(buyer_id)
+        .bind(after.map(|a| a.0))
+        .bind(after.map(|a| a.1).unwrap_or_default())
+        .bind(i64::try_from(first + 1).unwrap_or(101))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(store_error)?;
+        let has_next_page = rows.len() > first;
+        let mut page = OrderPage {
+            items: Vec::new(),
+            has_next_page,
+        };
+        for (id, created_at) in rows.into_iter().take(first) {
+            if let Some(order) = self.load(&mut conn, id).await? {
+                page.items.push((encode_cursor(created_at, id), order));
+            }
+        }
+        Ok(page)
+    }
+
+    async fn request_cancel(&self, buyer_id: &str, id: Uuid) -> Result<Order, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let row: Option<(String, String)> =
+            sqlx::query_as("SELECT buyer_id, status FROM orders WHERE id = $1 FOR UPDATE")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(store_error)?;
+        let Some((buyer, status)) = row.filter(|(b, _)| b == buyer_id) else {
+            return Err(StoreError::NotFound);
+        };
+        let status = OrderStatus::parse(&status).unwrap_or(OrderStatus::Pending);
+        if status.is_terminal() {
+            return Err(StoreError::Conflict(format!(
+                "the order is {} and can no longer be cancelled",
+                status.as_str()
+            )));
+        }
+        let _ = buyer;
+        sqlx::query(
+            "UPDATE orders SET cancel_requested = true, next_attempt_at = now() WHERE id = $1",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(SAGA_CHANNEL)
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?;
+        let order = self.load(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
+        tx.commit().await.map_err(store_error)?;
+        Ok(order)
+    }
+
+    async fn transitions_after(
+        &self,
+        id: Uuid,
+        after_seq: i32,
+    ) -> Result<Vec<(i32, Transition)>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(store_error)?;
+        self.transitions(&mut conn, id, after_seq).await
+    }
+}

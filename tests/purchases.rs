@@ -1,0 +1,390 @@
+//! Purchases over GraphQL against the real stack: the saga's happy path, decline, cancellation,
+//! transient gateway failures, idempotent placing, the no-oversell race, and the live
+//! `orderStatus` subscription.
+
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test here
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{App, Stack, error_code};
+use mercado::config::BusKind;
+use mercado_resolvers::Role;
+use serde_json::{Value, json};
+
+const PLACE: &str = "mutation($i: PlaceOrderInput!) { placeOrder(input: $i) { id status total { amount currency } lines { sku quantity } } }";
+const ORDER: &str =
+    "query($id: ID!) { order(id: $id) { id status reason transitions { status reason } } }";
+
+/// A seller's product with one variant of `on_hand` units at 10.00 EUR; returns the variant id.
+async fn stocked_variant(app: &App, stack: &Stack, on_hand: i32) -> String {
+    let seller = stack.token("seller", &[Role::Seller]);
+    let (_, created) = app
+        .graphql(
+            Some(&seller),
+            "mutation($i: CreateProductInput!) { createProduct(input: $i) { variants { id } } }",
+            json!({"i": {"name": "Mug", "category": "kitchen",
+                         "variants": [{"sku": "MUG", "price": {"amount": 1000, "currency": "EUR"}, "onHand": on_hand}]}}),
+        )
+        .await;
+    created["data"]["createProduct"]["variants"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+async fn place(
+    app: &App,
+    token: &str,
+    variant: &str,
+    quantity: i32,
+    payment: &str,
+    key: &str,
+) -> Value {
+    app.graphql(
+        Some(token),
+        PLACE,
+        json!({"i": {"items": [{"variantId": variant, "quantity": quantity}], "paymentToken": payment, "idempotencyKey": key}}),
+    )
+    .await
+    .1
+}
+
+/// Polls `order(id)` until it reaches a terminal status (10 s at most).
+async fn settled(app: &App, token: &str, id: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let (_, body) = app.graphql(Some(token), ORDER, json!({"id": id})).await;
+        let status = body["data"]["order"]["status"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        if !["PENDING", "STOCK_HELD", "PAID", ""].contains(&status.as_str()) {
+            return body["data"]["order"].clone();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "order {id} never settled: {body}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+    }
+}
+
+async fn stock(stack: &Stack) -> (i64, i64) {
+    (
+        stack
+            .count("SELECT on_hand::bigint FROM variants WHERE sku = 'MUG'")
+            .await,
+        stack
+            .count("SELECT held::bigint FROM variants WHERE sku = 'MUG'")
+            .await,
+    )
+}
+
+fn statuses(order: &Value) -> Vec<String> {
+    order["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["status"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn happy_path_decline_cancel_transient_and_idempotent_retry() {
+    let stack = Stack::new(BusKind::Inprocess).await;
+    let app = stack.start().await;
+    let variant = stocked_variant(&app, &stack, 10).await;
+    let buyer = stack.token("buyer", &[Role::Buyer]);
+
+    // Happy path.
+    let placed = place(&app, &buyer, &variant, 2, "tok_approve", "k1").await;
+    let order = &placed["data"]["placeOrder"];
+    assert_eq!(order["status"], "PENDING", "{placed}");
+    assert_eq!(order["total"], json!({"amount": 2000, "currency": "EUR"}));
+    let id = order["id"].as_str().unwrap().to_string();
+    let done = settled(&app, &buyer, &id).await;
+    assert_eq!(
+        statuses(&done),
+        ["PENDING", "STOCK_HELD", "PAID", "CONFIRMED"]
+    );
+    assert_eq!(stock(&stack).await, (8, 0));
+
+    // A retry with the same key returns the same order; another body with it is a conflict.
+    let again = place(&app, &buyer, &variant, 2, "tok_approve", "k1").await;
+    assert_eq!(again["data"]["placeOrder"]["id"], id.as_str());
+    let clash = place(&app, &buyer, &variant, 3, "tok_approve", "k1").await;
+    assert_eq!(error_code(&clash), "CONFLICT");
+
+    // Declined: stock restored.
+    let declined = place(&app, &buyer, &variant, 1, "tok_decline", "k2").await;
+    let done = settled(
+        &app,
+        &buyer,
+        declined["data"]["placeOrder"]["id"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(done["status"], "PAYMENT_FAILED");
+    assert_eq!(stock(&stack).await, (8, 0));
+
+    // Transient gateway failures are retried, then confirmed.
+    let flaky = place(&app, &buyer, &variant, 1, "tok_transient", "k3").await;
+    let done = settled(
+        &app,
+        &buyer,
+        flaky["data"]["placeOrder"]["id"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(done["status"], "CONFIRMED", "{done}");
+    assert_eq!(stock(&stack).await, (7, 0));
+
+    // Not enough stock.
+    let greedy = place(&app, &buyer, &variant, 100, "tok_approve", "k4").await;
+    let done = settled(
+        &app,
+        &buyer,
+        greedy["data"]["placeOrder"]["id"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(done["status"], "REJECTED");
+    assert!(done["reason"].as_str().unwrap().contains("MUG"));
+
+    // Other people cannot see the order.
+    let stranger = stack.token("stranger", &[Role::Buyer]);
+    let (_, hidden) = app.graphql(Some(&stranger), ORDER, json!({"id": id})).await;
+    assert_eq!(error_code(&hidden), "NOT_FOUND");
+    let seller = stack.token("seller", &[Role::Seller]);
+    let (_, sellers) = app
+        .graphql(
+            Some(&seller),
+            "query($id: ID!) { order(id: $id) { lines { sku } } }",
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(sellers["data"]["order"]["lines"], json!([{"sku": "MUG"}]));
+    let (_, mine) = app
+        .graphql(
+            Some(&buyer),
+            "{ myOrders(first: 10) { edges { node { status } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        mine["data"]["myOrders"]["edges"].as_array().unwrap().len(),
+        4
+    );
+    app.stop().await;
+    stack.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_cancelled_order_releases_its_stock_and_is_refunded() {
+    let stack = Stack::new(BusKind::Inprocess).await;
+    // The saga is driven step by step here, so the cancellation lands after payment.
+    let mut config = stack.config.clone();
+    config.run_workers = false;
+    let app = stack.start_with(config).await;
+    let c = app.server.components.clone();
+    // The relay is off: project the seller's product by hand is unnecessary (orders read PG).
+    let variant = stocked_variant(&app, &stack, 5).await;
+    let buyer = stack.token("buyer", &[Role::Buyer]);
+    let placed = place(&app, &buyer, &variant, 2, "tok_approve", "c1").await;
+    let id: uuid::Uuid = placed["data"]["placeOrder"]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    use mercado_resolvers::purchases::OrderStatus;
+    assert_eq!(
+        c.saga.advance(id).await.unwrap(),
+        Some(OrderStatus::StockHeld)
+    );
+    assert_eq!(c.saga.advance(id).await.unwrap(), Some(OrderStatus::Paid));
+    assert_eq!(stock(&stack).await, (5, 2));
+    let (_, cancelled) = app
+        .graphql(
+            Some(&buyer),
+            "mutation($id: ID!) { cancelOrder(id: $id) { id } }",
+            json!({"id": id}),
+        )
+        .await;
+    assert!(cancelled["errors"].is_null(), "{cancelled}");
+    assert_eq!(
+        c.saga.advance(id).await.unwrap(),
+        Some(OrderStatus::Cancelled)
+    );
+    assert_eq!(stock(&stack).await, (5, 0));
+    let refunded: String =
+        sqlx::query_scalar("SELECT status FROM test_gateway_charges WHERE order_id = $1")
+            .bind(id)
+            .fetch_one(&mut stack.pg().await)
+            .await
+            .unwrap();
+    assert_eq!(refunded, "REFUNDED");
+    let (_, late) = app
+        .graphql(
+            Some(&buyer),
+            "mutation($id: ID!) { cancelOrder(id: $id) { id } }",
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(error_code(&late), "CONFLICT");
+    app.stop().await;
+    stack.cleanup().await;
+}
+
+#[tokio::test]
+async fn two_hundred_concurrent_orders_for_twenty_units_confirm_exactly_twenty() {
+    let stack = Stack::new(BusKind::Inprocess).await;
+    let app = Arc::new(stack.start().await);
+    let variant = stocked_variant(&app, &stack, 20).await;
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let app = app.clone();
+        let variant = variant.clone();
+        let token = stack.token(&format!("buyer-{i}"), &[Role::Buyer]);
+        tasks.push(tokio::spawn(async move {
+            let placed = place(&app, &token, &variant, 1, "tok_approve", "race").await;
+            assert!(placed["errors"].is_null(), "{placed}");
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    // Wait for the saga to settle every order, watching the stock invariant meanwhile.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(90);
+    loop {
+        let (on_hand, held) = stock(&stack).await;
+        assert!(
+            on_hand - held >= 0 && held >= 0,
+            "available went negative: {on_hand} - {held}"
+        );
+        let open = stack
+            .count("SELECT count(*) FROM orders WHERE status IN ('PENDING', 'STOCK_HELD', 'PAID')")
+            .await;
+        if open == 0 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{open} orders still open"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let confirmed = stack
+        .count("SELECT count(*) FROM orders WHERE status = 'CONFIRMED'")
+        .await;
+    let rejected = stack
+        .count("SELECT count(*) FROM orders WHERE status = 'REJECTED'")
+        .await;
+    assert_eq!((confirmed, rejected), (20, 180));
+    assert_eq!(stock(&stack).await, (0, 0));
+    Arc::try_unwrap(app).ok().unwrap().stop().await;
+    stack.cleanup().await;
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A graphql-transport-ws client on `base`, acknowledged, authenticated as `token`.
+async fn ws_client(base: &str, token: &str) -> Socket {
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
+    let mut request = format!("{}/graphql", base.replace("http://", "ws://"))
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        HeaderValue::from_static("graphql-transport-ws"),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    socket
+        .send(Message::text(
+            json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {token}")}}).to_string(),
+        ))
+        .await
+        .unwrap();
+    let ack = socket.next().await.unwrap().unwrap();
+    assert!(ack.to_text().unwrap().contains("connection_ack"), "{ack:?}");
+    socket
+}
+
+async fn next_message(socket: &mut Socket) -> Value {
+    use futures::StreamExt;
+    let frame = tokio::time::timeout(std::time::Duration::from_secs(10), socket.next())
+        .await
+        .expect("a message within 10 s")
+        .unwrap()
+        .unwrap();
+    serde_json::from_str(frame.to_text().unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn order_status_streams_every_transition_to_a_client_on_another_instance() {
+    use futures::SinkExt;
+    use mercado_resolvers::purchases::OrderStatus;
+    use tokio_tungstenite::tungstenite::Message;
+    let stack = Stack::new(BusKind::Inprocess).await;
+    // Instance A runs nothing by itself: the test drives its saga step by step.
+    let mut quiet = stack.config.clone();
+    quiet.run_workers = false;
+    let a = stack.start_with(quiet.clone()).await;
+    // Instance B only holds the socket.
+    let b = stack.start_with(quiet).await;
+    let variant = stocked_variant(&a, &stack, 3).await;
+    let buyer = stack.token("buyer", &[Role::Buyer]);
+    let placed = place(&a, &buyer, &variant, 1, "tok_approve", "ws").await;
+    let id = placed["data"]["placeOrder"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Someone else may not watch it.
+    let mut intruder = ws_client(&b.base, &stack.token("intruder", &[Role::Buyer])).await;
+    intruder
+        .send(Message::text(json!({"id": "x", "type": "subscribe", "payload": {"query": format!("subscription {{ orderStatus(orderId: \"{id}\") {{ status }} }}")}}).to_string()))
+        .await
+        .unwrap();
+    let refused = next_message(&mut intruder).await;
+    assert_eq!(
+        refused["payload"]["errors"][0]["extensions"]["code"], "NOT_FOUND",
+        "{refused}"
+    );
+
+    let mut socket = ws_client(&b.base, &buyer).await;
+    socket
+        .send(Message::text(json!({"id": "1", "type": "subscribe", "payload": {"query": format!("subscription {{ orderStatus(orderId: \"{id}\") {{ status reason at }} }}")}}).to_string()))
+        .await
+        .unwrap();
+    let first = next_message(&mut socket).await;
+    assert_eq!(
+        first["payload"]["data"]["orderStatus"]["status"], "PENDING",
+        "{first}"
+    );
+    let uuid: uuid::Uuid = id.parse().unwrap();
+    let saga = a.server.components.saga.clone();
+    let mut received = vec!["PENDING".to_string()];
+    for expected in [
+        OrderStatus::StockHeld,
+        OrderStatus::Paid,
+        OrderStatus::Confirmed,
+    ] {
+        assert_eq!(saga.advance(uuid).await.unwrap(), Some(expected));
+        let msg = next_message(&mut socket).await;
+        received.push(
+            msg["payload"]["data"]["orderStatus"]["status"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    assert_eq!(received, ["PENDING", "STOCK_HELD", "PAID", "CONFIRMED"]);
+    assert_eq!(
+        next_message(&mut socket).await,
+        json!({"id": "1", "type": "complete"})
+    );
+    a.stop().await;
+    b.stop().await;
+    stack.cleanup().await;
+}
