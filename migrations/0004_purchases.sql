@@ -59,7 +59,8 @@ CREATE TABLE order_transitions (
 CREATE TABLE test_gateway_charges (
     order_id    uuid        PRIMARY KEY,
     amount      bigint      NOT NULL,
-    status      text        NOT NULL CHECK (status IN ('CAPTURED', 'DECLINED', 'REFUNDED')),
+    -- FAILING: the test token that fails transiently has been tried `attempts` times.
+    status      text        NOT NULL CHECK (status IN ('FAILING', 'CAPTURED', 'DECLINED', 'REFUNDED')),
     attempts    integer     NOT NULL DEFAULT 1,
     created_at  timestamptz NOT NULL DEFAULT now(),
     updated_at  timestamptz NOT NULL DEFAULT now()

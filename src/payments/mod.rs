@@ -2,8 +2,6 @@
 //! mode, and keeps its own ledger in PostgreSQL so a retried or crashed charge never charges
 //! twice.
 
-use std::{collections::HashMap, sync::Mutex};
-
 use async_trait::async_trait;
 use mercado_resolvers::purchases::{ChargeOutcome, GatewayError, PaymentGateway};
 use sqlx::PgPool;
@@ -15,20 +13,15 @@ pub const TOKEN_APPROVE: &str = "tok_approve";
 pub const TOKEN_DECLINE: &str = "tok_decline";
 /// Fails transiently twice, then approves.
 pub const TOKEN_TRANSIENT: &str = "tok_transient";
-const TRANSIENT_FAILURES: u32 = 2;
+const TRANSIENT_FAILURES: i32 = 2;
 
 pub struct TestGateway {
     pool: PgPool,
-    /// Transient failures served so far per order (test mode only needs them in memory).
-    failures: Mutex<HashMap<Uuid, u32>>,
 }
 
 impl TestGateway {
     pub fn new(pool: PgPool) -> Self {
-        Self {
-            pool,
-            failures: Mutex::default(),
-        }
+        Self { pool }
     }
 }
 
@@ -52,20 +45,27 @@ impl PaymentGateway for TestGateway {
                 .map_err(unavailable)?;
         match existing.as_deref() {
             Some("DECLINED") => return Ok(ChargeOutcome::Declined("card declined".into())),
-            Some(_) => return Ok(ChargeOutcome::Approved),
-            None => {}
+            Some("CAPTURED" | "REFUNDED") => return Ok(ChargeOutcome::Approved),
+            _ => {}
         }
         let status = match token {
             TOKEN_APPROVE => "CAPTURED",
             TOKEN_DECLINE => "DECLINED",
             TOKEN_TRANSIENT => {
-                let mut failures = self
-                    .failures
-                    .lock()
-                    .map_err(|_| GatewayError("gateway state poisoned".into()))?;
-                let served = failures.entry(order_id).or_insert(0);
-                if *served < TRANSIENT_FAILURES {
-                    *served += 1;
+                // Counted durably, so restarts do not reset the test scenario.
+                let tries: i32 = sqlx::query_scalar(
+                    "INSERT INTO test_gateway_charges AS c (order_id, amount, status)
+                     VALUES ($1, $2, 'FAILING')
+                     ON CONFLICT (order_id) DO UPDATE SET attempts = c.attempts + 1,
+                                                          updated_at = now()
+                     RETURNING attempts",
+                )
+                .bind(order_id)
+                .bind(amount)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(unavailable)?;
+                if tries <= TRANSIENT_FAILURES {
                     return Err(GatewayError("test gateway: temporary failure".into()));
                 }
                 "CAPTURED"
@@ -74,7 +74,8 @@ impl PaymentGateway for TestGateway {
         };
         sqlx::query(
             "INSERT INTO test_gateway_charges (order_id, amount, status) VALUES ($1, $2, $3)
-             ON CONFLICT (order_id) DO NOTHING",
+             ON CONFLICT (order_id) DO UPDATE SET status = $3, updated_at = now()
+             WHERE test_gateway_charges.status = 'FAILING'",
         )
         .bind(order_id)
         .bind(amount)
