@@ -518,3 +518,98 @@ async fn orders_survive_a_crash_at_every_saga_step() {
     app.stop().await;
     stack.cleanup().await;
 }
+
+/// The `graphql-ws` npm client, connected to a second instance that does not run the saga,
+/// receives PENDING → STOCK_HELD → PAID → CONFIRMED in order. (Needs the Node packages of
+/// tests/browser, which scripts/test installs.)
+#[tokio::test]
+async fn the_graphql_ws_npm_client_follows_an_order_on_another_instance() {
+    use mercado_resolvers::purchases::OrderStatus;
+    use tokio::io::AsyncBufReadExt;
+    if std::env::var("MERCADO_TEST_BROWSER").as_deref() != Ok("1") {
+        eprintln!(
+            "skipped: set MERCADO_TEST_BROWSER=1 (scripts/test does) to run the Node client test"
+        );
+        return;
+    }
+    let stack = Stack::new(BusKind::Inprocess).await;
+    let mut quiet = stack.config.clone();
+    quiet.run_workers = false;
+    let a = stack.start_with(quiet.clone()).await;
+    let b = stack.start_with(quiet).await;
+    let variant = stocked_variant(&a, &stack, 1).await;
+    let buyer = stack.token("buyer", &[Role::Buyer]);
+    let placed = place(&a, &buyer, &variant, 1, "tok_approve", "npm").await;
+    let id = placed["data"]["placeOrder"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/browser/order-status.mjs"
+    );
+    let mut child = tokio::process::Command::new("node")
+        .arg(script)
+        .arg(format!("{}/graphql", b.base.replace("http://", "ws://")))
+        .arg(&buyer)
+        .arg(&id)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut received = Vec::new();
+    let first: Value = serde_json::from_str(&lines.next_line().await.unwrap().unwrap()).unwrap();
+    received.push(first["status"].as_str().unwrap().to_string());
+    let saga = a.server.components.saga.clone();
+    let uuid: uuid::Uuid = id.parse().unwrap();
+    for expected in [
+        OrderStatus::StockHeld,
+        OrderStatus::Paid,
+        OrderStatus::Confirmed,
+    ] {
+        assert_eq!(saga.advance(uuid).await.unwrap(), Some(expected));
+        let line: Value = serde_json::from_str(&lines.next_line().await.unwrap().unwrap()).unwrap();
+        received.push(line["status"].as_str().unwrap().to_string());
+    }
+    assert_eq!(received, ["PENDING", "STOCK_HELD", "PAID", "CONFIRMED"]);
+    assert!(
+        child.wait().await.unwrap().success(),
+        "the client saw the subscription complete"
+    );
+    a.stop().await;
+    b.stop().await;
+    stack.cleanup().await;
+}
+
+#[tokio::test]
+async fn an_order_whose_holds_expire_ends_expired_with_its_stock_back() {
+    use mercado_resolvers::purchases::OrderStatus;
+    let stack = Stack::new(BusKind::Inprocess).await;
+    let mut config = stack.config.clone();
+    config.run_workers = false;
+    config.hold_ttl_seconds = 1;
+    let app = stack.start_with(config).await;
+    let variant = stocked_variant(&app, &stack, 4).await;
+    let buyer = stack.token("buyer", &[Role::Buyer]);
+    let placed = place(&app, &buyer, &variant, 3, "tok_approve", "slow").await;
+    let id: uuid::Uuid = placed["data"]["placeOrder"]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let saga = app.server.components.saga.clone();
+    assert_eq!(
+        saga.advance(id).await.unwrap(),
+        Some(OrderStatus::StockHeld)
+    );
+    assert_eq!(stock(&stack).await, (4, 3));
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    // The runner's sweep makes it due; its next step expires it.
+    assert_eq!(saga.advance_due().await.unwrap(), 1);
+    let order = settled(&app, &buyer, &id.to_string()).await;
+    assert_eq!(order["status"], "EXPIRED");
+    assert_eq!(stock(&stack).await, (4, 0));
+    app.stop().await;
+    stack.cleanup().await;
+}

@@ -6,6 +6,10 @@
 //! PENDING → hold every line (all or none) → STOCK_HELD → charge → PAID → commit holds →
 //! CONFIRMED. Failures: REJECTED (no stock), PAYMENT_FAILED (declined, or the gateway kept
 //! failing), CANCELLED (buyer; holds released, payment refunded), EXPIRED (holds expired).
+//!
+//! `saga.asl.json` beside this file is the same machine in Amazon States Language, state for
+//! step: HoldStock (PENDING), TakePayment (STOCK_HELD), Finalize (PAID), and the Release*/Refund
+//! compensations, for running the saga on AWS Step Functions instead of this runner.
 
 use std::{sync::Arc, time::Duration};
 

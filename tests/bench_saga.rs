@@ -1,0 +1,145 @@
+//! Benchmarks (ignored by default): purchase throughput and subscription delivery latency.
+//!
+//!     scripts/test --test bench_saga -- --ignored --nocapture
+//!
+//! Results go in docs/benchmarks.md.
+
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed benchmark here
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::Stack;
+use futures::{SinkExt, StreamExt};
+use mercado::config::BusKind;
+use mercado_resolvers::Role;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
+
+const ORDERS: usize = 300;
+const LATENCY_ORDERS: usize = 50;
+
+async fn variant(app: &common::App, stack: &Stack, on_hand: i32) -> String {
+    let seller = stack.token("seller", &[Role::Seller]);
+    let (_, created) = app
+        .graphql(
+            Some(&seller),
+            "mutation($i: CreateProductInput!) { createProduct(input: $i) { variants { id } } }",
+            json!({"i": {"name": "Bench", "category": "bench",
+                         "variants": [{"sku": "BENCH", "price": {"amount": 100, "currency": "EUR"}, "onHand": on_hand}]}}),
+        )
+        .await;
+    created["data"]["createProduct"]["variants"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+const PLACE: &str = "mutation($i: PlaceOrderInput!) { placeOrder(input: $i) { id } }";
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: run explicitly"]
+async fn confirmed_orders_per_second() {
+    let stack = Stack::new(BusKind::Inprocess).await;
+    let app = std::sync::Arc::new(stack.start().await);
+    let variant = variant(&app, &stack, 10_000).await;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for i in 0..ORDERS {
+        let app = app.clone();
+        let variant = variant.clone();
+        let token = stack.token(&format!("buyer-{i}"), &[Role::Buyer]);
+        tasks.push(tokio::spawn(async move {
+            app.graphql(Some(&token), PLACE, json!({"i": {"items": [{"variantId": variant, "quantity": 1}], "paymentToken": "tok_approve", "idempotencyKey": "bench"}})).await;
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    while stack
+        .count("SELECT count(*) FROM orders WHERE status = 'CONFIRMED'")
+        .await
+        < ORDERS as i64
+    {
+        assert!(started.elapsed() < Duration::from_secs(300));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "bench saga confirmed={ORDERS} seconds={secs:.2} orders_per_second={:.1}",
+        ORDERS as f64 / secs
+    );
+    std::sync::Arc::try_unwrap(app).ok().unwrap().stop().await;
+    stack.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: run explicitly"]
+async fn subscription_delivery_latency() {
+    let stack = Stack::new(BusKind::Inprocess).await;
+    let mut quiet = stack.config.clone();
+    quiet.run_workers = false;
+    let a = stack.start_with(quiet.clone()).await;
+    let b = stack.start_with(quiet).await;
+    let variant = variant(&a, &stack, 10_000).await;
+    let buyer = stack.token("buyer", &[Role::Buyer]);
+    let saga = a.server.components.saga.clone();
+    let mut samples = Vec::new();
+    for n in 0..LATENCY_ORDERS {
+        let (_, placed) = a
+            .graphql(Some(&buyer), PLACE, json!({"i": {"items": [{"variantId": variant, "quantity": 1}], "paymentToken": "tok_approve", "idempotencyKey": format!("lat-{n}")}}))
+            .await;
+        let id = placed["data"]["placeOrder"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let mut request = format!("{}/graphql", b.base.replace("http://", "ws://"))
+            .into_client_request()
+            .unwrap();
+        request.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            HeaderValue::from_static("graphql-transport-ws"),
+        );
+        let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+        socket.send(Message::text(json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {buyer}")}}).to_string())).await.unwrap();
+        socket.next().await.unwrap().unwrap();
+        socket.send(Message::text(json!({"id": "1", "type": "subscribe", "payload": {"query": format!("subscription {{ orderStatus(orderId: \"{id}\") {{ status at }} }}")}}).to_string())).await.unwrap();
+        socket.next().await.unwrap().unwrap(); // the current state
+        let uuid: uuid::Uuid = id.parse().unwrap();
+        for _ in 0..3 {
+            saga.advance(uuid).await.unwrap();
+            let frame = socket.next().await.unwrap().unwrap();
+            let received = chrono::Utc::now();
+            let msg: Value = serde_json::from_str(frame.to_text().unwrap()).unwrap();
+            let at = chrono::DateTime::parse_from_rfc3339(
+                msg["payload"]["data"]["orderStatus"]["at"]
+                    .as_str()
+                    .unwrap(),
+            )
+            .unwrap();
+            samples.push(
+                (received - at.with_timezone(&chrono::Utc))
+                    .num_microseconds()
+                    .unwrap() as f64
+                    / 1000.0,
+            );
+        }
+    }
+    samples.sort_by(|x, y| x.partial_cmp(y).unwrap());
+    println!(
+        "bench subscription n={} p50={:.1}ms p99={:.1}ms max={:.1}ms",
+        samples.len(),
+        percentile(&samples, 50.0),
+        percentile(&samples, 99.0),
+        samples.last().unwrap()
+    );
+    a.stop().await;
+    b.stop().await;
+    stack.cleanup().await;
+}
