@@ -6,12 +6,12 @@
 
 mod common;
 
-use common::{App, CREATE_PRODUCT, Stack, error_code, violation_fields};
+use common::{App, CREATE_PRODUCT, Socket, Stack, error_code, violation_fields, ws_init};
 use futures::{SinkExt, StreamExt};
 use mercado::{auth::LocalIssuer, config::BusKind};
 use mercado_resolvers::Role;
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
+use tokio_tungstenite::tungstenite::Message;
 
 // Upper case too: the local AWS-API server reads booleans the SDK omits as `true`, so its
 // Cognito also wants an upper-case letter and a symbol (the space).
@@ -266,28 +266,6 @@ async fn cognito_sign_up_activate_sign_in_sell_refresh_and_refuse_a_buyer() {
     stack.cleanup().await;
 }
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn ws_init(app: &App, token: &str) -> Socket {
-    let mut request = format!("{}/graphql", app.base.replace("http://", "ws://"))
-        .into_client_request()
-        .unwrap();
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        HeaderValue::from_static("graphql-transport-ws"),
-    );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-    socket
-        .send(Message::text(
-            json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {token}")}})
-                .to_string(),
-        ))
-        .await
-        .unwrap();
-    socket
-}
-
 /// The next frame: a JSON message, or `{"closed": code}`.
 async fn ws_next(socket: &mut Socket) -> Value {
     loop {
@@ -337,7 +315,7 @@ async fn expired_foreign_key_and_foreign_audience_tokens_are_refused_over_http_a
             .await;
         assert_eq!(status, 401, "{what}");
         assert_eq!(error_code(&body), "UNAUTHENTICATED", "{what}: {body}");
-        let mut socket = ws_init(&app, token).await;
+        let mut socket = ws_init(&app.base, token).await;
         assert_eq!(
             ws_next(&mut socket).await,
             json!({"closed": 4403}),
@@ -349,7 +327,7 @@ async fn expired_foreign_key_and_foreign_audience_tokens_are_refused_over_http_a
 
     // A valid token is acknowledged, and the socket closes when that token expires.
     let short = ours.issue("eve", &[Role::Buyer], 2).unwrap();
-    let mut socket = ws_init(&app, &short).await;
+    let mut socket = ws_init(&app.base, &short).await;
     assert_eq!(ws_next(&mut socket).await["type"], "connection_ack");
     socket
         .send(Message::text(

@@ -15,7 +15,7 @@ use futures::{SinkExt, StreamExt};
 use mercado::config::BusKind;
 use mercado_resolvers::Role;
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
+use tokio_tungstenite::tungstenite::Message;
 
 const ORDERS: usize = 300;
 const LATENCY_ORDERS: usize = 50;
@@ -99,15 +99,7 @@ async fn subscription_delivery_latency() {
             .as_str()
             .unwrap()
             .to_string();
-        let mut request = format!("{}/graphql", b.base.replace("http://", "ws://"))
-            .into_client_request()
-            .unwrap();
-        request.headers_mut().insert(
-            "Sec-WebSocket-Protocol",
-            HeaderValue::from_static("graphql-transport-ws"),
-        );
-        let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-        socket.send(Message::text(json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {buyer}")}}).to_string())).await.unwrap();
+        let mut socket = common::ws_init(&b.base, &buyer).await;
         socket.next().await.unwrap().unwrap();
         socket.send(Message::text(json!({"id": "1", "type": "subscribe", "payload": {"query": format!("subscription {{ orderStatus(orderId: \"{id}\") {{ status at }} }}")}}).to_string())).await.unwrap();
         socket.next().await.unwrap().unwrap(); // the current state

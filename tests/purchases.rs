@@ -8,7 +8,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{App, Stack, error_code};
+use common::{App, Socket, Stack, error_code};
 use mercado::config::BusKind;
 use mercado_resolvers::Role;
 use serde_json::{Value, json};
@@ -284,27 +284,10 @@ async fn two_hundred_concurrent_orders_for_twenty_units_confirm_exactly_twenty()
     stack.cleanup().await;
 }
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
 /// A graphql-transport-ws client on `base`, acknowledged, authenticated as `token`.
 async fn ws_client(base: &str, token: &str) -> Socket {
-    use futures::{SinkExt, StreamExt};
-    use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
-    let mut request = format!("{}/graphql", base.replace("http://", "ws://"))
-        .into_client_request()
-        .unwrap();
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        HeaderValue::from_static("graphql-transport-ws"),
-    );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-    socket
-        .send(Message::text(
-            json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {token}")}}).to_string(),
-        ))
-        .await
-        .unwrap();
+    use futures::StreamExt;
+    let mut socket = common::ws_init(base, token).await;
     let ack = socket.next().await.unwrap().unwrap();
     assert!(ack.to_text().unwrap().contains("connection_ack"), "{ack:?}");
     socket

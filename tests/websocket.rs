@@ -4,30 +4,11 @@
 
 mod common;
 
-use common::Stack;
+use common::{Socket, Stack, ws_connect};
 use futures::{SinkExt, StreamExt};
 use mercado::config::BusKind;
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
-
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn connect(base: &str) -> Socket {
-    let mut request = format!("{}/graphql", base.replace("http://", "ws://"))
-        .into_client_request()
-        .unwrap();
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        HeaderValue::from_static("graphql-transport-ws"),
-    );
-    let (socket, response) = tokio_tungstenite::connect_async(request).await.unwrap();
-    assert_eq!(
-        response.headers()["sec-websocket-protocol"],
-        "graphql-transport-ws"
-    );
-    socket
-}
+use tokio_tungstenite::tungstenite::Message;
 
 async fn next_json(socket: &mut Socket) -> Value {
     loop {
@@ -48,7 +29,7 @@ async fn next_json(socket: &mut Socket) -> Value {
 async fn transport_ws_handshake_and_a_subscription_to_completion() {
     let stack = Stack::new(BusKind::Inprocess).await;
     let app = stack.start().await;
-    let mut socket = connect(&app.base).await;
+    let mut socket = ws_connect(&app.base).await;
     socket
         .send(Message::text(
             json!({"type": "connection_init", "payload": {}}).to_string(),
@@ -80,7 +61,7 @@ async fn transport_ws_handshake_and_a_subscription_to_completion() {
 async fn a_bad_token_in_connection_init_closes_the_socket() {
     let stack = Stack::new(BusKind::Inprocess).await;
     let app = stack.start().await;
-    let mut socket = connect(&app.base).await;
+    let mut socket = ws_connect(&app.base).await;
     socket
         .send(Message::text(
             json!({"type": "connection_init", "payload": {"Authorization": "Bearer forged"}})

@@ -312,3 +312,39 @@ pub fn violation_fields(body: &Value) -> Vec<&str> {
 }
 
 pub const CREATE_PRODUCT: &str = "mutation($input: CreateProductInput!) { createProduct(input: $input) { id name category sellerId version info } }";
+
+pub type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens a graphql-transport-ws socket on `base`'s `/graphql` (the server must agree on the
+/// subprotocol).
+pub async fn ws_connect(base: &str) -> Socket {
+    use tokio_tungstenite::tungstenite::{client::IntoClientRequest, http::HeaderValue};
+    let mut request = format!("{}/graphql", base.replace("http://", "ws://"))
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        HeaderValue::from_static("graphql-transport-ws"),
+    );
+    let (socket, response) = tokio_tungstenite::connect_async(request).await.unwrap();
+    assert_eq!(
+        response.headers()["sec-websocket-protocol"],
+        "graphql-transport-ws"
+    );
+    socket
+}
+
+/// [`ws_connect`], then `connection_init` carrying `token` (the answer is left to the caller).
+pub async fn ws_init(base: &str, token: &str) -> Socket {
+    use futures::SinkExt;
+    let mut socket = ws_connect(base).await;
+    socket
+        .send(tokio_tungstenite::tungstenite::Message::text(
+            json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {token}")}})
+                .to_string(),
+        ))
+        .await
+        .unwrap();
+    socket
+}
