@@ -151,14 +151,7 @@ pub async fn provision_event_route(
     max_receives: i64,
 ) -> Result<String, StartupError> {
     let aws = |what: &str, e: String| StartupError::Aws(format!("{what}: {e}"));
-    let queue_name = queue_url
-        .trim_end_matches('/')
-        .rsplit('/')
-        .next()
-        .filter(|n| !n.is_empty())
-        .ok_or_else(|| {
-            StartupError::Config(format!("MERCADO_QUEUE_URL: no queue name in {queue_url}"))
-        })?;
+    let queue_name = queue_name(queue_url)?;
 
     match events.create_event_bus().name(bus_name).send().await {
         Ok(_) => {}
@@ -170,23 +163,15 @@ pub async fn provision_event_route(
 
     let rule_name = format!("{bus_name}-to-{queue_name}");
     let rule_arn = format!("arn:aws:events:*:*:rule/{bus_name}/{bus_name}-to-{queue_name}");
-    let queue_arn = ensure_queue(sqs, queue_url, "events.amazonaws.com", &rule_arn).await?;
+    let (main_url, queue_arn) =
+        ensure_queue(sqs, queue_url, "events.amazonaws.com", &rule_arn).await?;
     // Messages that fail `max_receives` times end in `<queue>-dlq`, not in an endless loop.
     let dlq_url = format!("{}-dlq", queue_url.trim_end_matches('/'));
-    let dlq_arn = ensure_queue(sqs, &dlq_url, "sqs.amazonaws.com", &queue_arn).await?;
+    let (_, dlq_arn) = ensure_queue(sqs, &dlq_url, "sqs.amazonaws.com", &queue_arn).await?;
     let redrive = serde_json::json!({
         "deadLetterTargetArn": dlq_arn,
         "maxReceiveCount": max_receives.to_string(),
     });
-    let main_url = sqs
-        .get_queue_url()
-        .queue_name(queue_name)
-        .send()
-        .await
-        .map_err(|e| aws("queue url", DisplayErrorContext(&e).to_string()))?
-        .queue_url()
-        .unwrap_or(queue_url)
-        .to_string();
     sqs.set_queue_attributes()
         .queue_url(&main_url)
         .attributes(
@@ -227,21 +212,16 @@ pub async fn provision_event_route(
 }
 
 /// Creates the queue named by the URL's last segment (idempotent) with a policy letting
-/// `service` send from `source_arn`; returns the queue's ARN. Local servers ignore the policy;
-/// AWS needs it.
+/// `service` send from `source_arn`; returns the queue's URL and ARN. Local servers ignore the
+/// policy; AWS needs it.
 pub async fn ensure_queue(
     sqs: &aws_sdk_sqs::Client,
     queue_url: &str,
     service: &str,
     source_arn: &str,
-) -> Result<String, StartupError> {
+) -> Result<(String, String), StartupError> {
     let aws = |what: &str, e: String| StartupError::Aws(format!("{what}: {e}"));
-    let queue_name = queue_url
-        .trim_end_matches('/')
-        .rsplit('/')
-        .next()
-        .filter(|n| !n.is_empty())
-        .ok_or_else(|| StartupError::Config(format!("no queue name in {queue_url}")))?;
+    let queue_name = queue_name(queue_url)?;
     let created = sqs
         .create_queue()
         .queue_name(queue_name)
@@ -280,5 +260,15 @@ pub async fn ensure_queue(
         .send()
         .await
         .map_err(|e| aws("queue policy", DisplayErrorContext(&e).to_string()))?;
-    Ok(queue_arn)
+    Ok((url, queue_arn))
+}
+
+/// The queue name: a queue URL's last path segment.
+fn queue_name(queue_url: &str) -> Result<&str, StartupError> {
+    queue_url
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| StartupError::Config(format!("no queue name in the queue URL {queue_url}")))
 }

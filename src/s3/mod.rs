@@ -115,7 +115,7 @@ pub async fn provision_images(
             }) => {}
         Err(e) => return Err(aws("create bucket", DisplayErrorContext(&e).to_string())),
     }
-    let queue_arn = crate::bus::ensure_queue(
+    let (_, queue_arn) = crate::bus::ensure_queue(
         sqs,
         queue_url,
         "s3.amazonaws.com",
