@@ -51,6 +51,14 @@ struct VariantRow {
     held: i32,
 }
 
+/// A variant row with the product it belongs to (for loading many documents at once).
+#[derive(sqlx::FromRow)]
+struct VariantOfProduct {
+    product_id: Uuid,
+    #[sqlx(flatten)]
+    variant: VariantRow,
+}
+
 impl From<VariantRow> for Variant {
     fn from(r: VariantRow) -> Self {
         Variant {
@@ -106,31 +114,56 @@ impl PgInventory {
         conn: &mut PgConnection,
         row: ProductRow,
     ) -> Result<Product, StoreError> {
-        let variants: Vec<VariantRow> = sqlx::query_as(
-            "SELECT id, sku, name, attributes, price_amount, currency, on_hand, held
-             FROM variants WHERE product_id = $1 AND removed_at IS NULL
-             ORDER BY position, created_at",
+        let mut products = self.documents(conn, vec![row]).await?;
+        products.pop().ok_or(StoreError::NotFound)
+    }
+
+    /// The documents of many rows, in their order, with one query for all their variants.
+    async fn documents(
+        &self,
+        conn: &mut PgConnection,
+        rows: Vec<ProductRow>,
+    ) -> Result<Vec<Product>, StoreError> {
+        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+        let variants: Vec<(Uuid, VariantRow)> = sqlx::query_as::<_, VariantOfProduct>(
+            "SELECT product_id, id, sku, name, attributes, price_amount, currency, on_hand, held
+             FROM variants WHERE product_id = ANY($1) AND removed_at IS NULL
+             ORDER BY product_id, position, created_at",
         )
-        .bind(row.id)
+        .bind(&ids)
         .fetch_all(&mut *conn)
         .await
-        .map_err(store_error)?;
-        Ok(Product {
-            id: row.id,
-            seller_id: row.seller_id,
-            name: row.name,
-            description: row.description,
-            category: row.category,
-            info: Json(row.info),
-            status: ProductStatus::parse(&row.status).unwrap_or_default(),
-            image_url: row
-                .image_key
-                .map(|k| format!("{}/{k}", self.image_base_url.trim_end_matches('/'))),
-            variants: variants.into_iter().map(Variant::from).collect(),
-            version: row.version,
-            created_at: row.created_at,
-            updated_at: row.updated_at,
-        })
+        .map_err(store_error)?
+        .into_iter()
+        .map(|v| (v.product_id, v.variant))
+        .collect();
+        let mut by_product: std::collections::HashMap<Uuid, Vec<Variant>> =
+            std::collections::HashMap::with_capacity(rows.len());
+        for (product_id, variant) in variants {
+            by_product
+                .entry(product_id)
+                .or_default()
+                .push(Variant::from(variant));
+        }
+        Ok(rows
+            .into_iter()
+            .map(|row| Product {
+                variants: by_product.remove(&row.id).unwrap_or_default(),
+                id: row.id,
+                seller_id: row.seller_id,
+                name: row.name,
+                description: row.description,
+                category: row.category,
+                info: Json(row.info),
+                status: ProductStatus::parse(&row.status).unwrap_or_default(),
+                image_url: row
+                    .image_key
+                    .map(|k| format!("{}/{k}", self.image_base_url.trim_end_matches('/'))),
+                version: row.version,
+                created_at: row.created_at,
+                updated_at: row.updated_at,
+            })
+            .collect())
     }
 
     /// Locks one of `seller_id`'s live products for the rest of the transaction.
@@ -249,12 +282,9 @@ impl PgInventory {
         .fetch_all(&mut *conn)
         .await
         .map_err(store_error)?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            let deleted = row.deleted_at.is_some();
-            out.push((self.document(&mut conn, row).await?, deleted));
-        }
-        Ok(out)
+        let deleted: Vec<bool> = rows.iter().map(|r| r.deleted_at.is_some()).collect();
+        let products = self.documents(&mut conn, rows).await?;
+        Ok(products.into_iter().zip(deleted).collect())
     }
 }
 
@@ -372,11 +402,7 @@ impl InventoryStore for PgInventory {
         .fetch_all(&mut *conn)
         .await
         .map_err(store_error)?;
-        let mut products = Vec::with_capacity(rows.len());
-        for row in rows {
-            products.push(self.document(&mut conn, row).await?);
-        }
-        Ok(products)
+        self.documents(&mut conn, rows).await
     }
 
     async fn owned_product(&self, seller_id: &str, id: Uuid) -> Result<Product, StoreError> {
