@@ -96,56 +96,87 @@ impl PgOrders {
     }
 
     async fn load(&self, conn: &mut PgConnection, id: Uuid) -> Result<Option<Order>, StoreError> {
-        let row: Option<OrderRow> = sqlx::query_as(
+        Ok(self.load_many(conn, &[id]).await?.pop())
+    }
+
+    /// Orders with their lines and transitions, in the order of `ids` (missing ones left out),
+    /// in three queries whatever their number.
+    async fn load_many(
+        &self,
+        conn: &mut PgConnection,
+        ids: &[Uuid],
+    ) -> Result<Vec<Order>, StoreError> {
+        let rows: Vec<OrderRow> = sqlx::query_as(
             "SELECT id, buyer_id, status, reason, total_amount, currency, created_at, updated_at
-             FROM orders WHERE id = $1",
+             FROM orders WHERE id = ANY($1)",
         )
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(store_error)?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let currency = row.currency.trim().to_string();
-        let lines: Vec<(Uuid, Uuid, String, String, i32, i64)> = sqlx::query_as(
-            "SELECT variant_id, product_id, seller_id, sku, quantity, unit_amount
-             FROM order_lines WHERE order_id = $1 ORDER BY line_no",
-        )
-        .bind(id)
+        .bind(ids)
         .fetch_all(&mut *conn)
         .await
         .map_err(store_error)?;
-        let transitions = self.transitions(conn, id, 0).await?;
-        Ok(Some(Order {
-            id: row.id,
-            buyer_id: row.buyer_id,
-            status: OrderStatus::parse(&row.status).unwrap_or(OrderStatus::Pending),
-            reason: row.reason,
-            lines: lines
-                .into_iter()
-                .map(
-                    |(variant_id, product_id, seller_id, sku, quantity, unit)| OrderLine {
-                        variant_id,
-                        product_id,
-                        seller_id,
-                        sku,
-                        quantity,
-                        unit_price: Money {
-                            amount: unit,
-                            currency: currency.clone(),
-                        },
+        let lines: Vec<(Uuid, Uuid, Uuid, String, String, i32, i64)> = sqlx::query_as(
+            "SELECT order_id, variant_id, product_id, seller_id, sku, quantity, unit_amount
+             FROM order_lines WHERE order_id = ANY($1) ORDER BY order_id, line_no",
+        )
+        .bind(ids)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(store_error)?;
+        let transitions: Vec<(Uuid, String, Option<String>, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT order_id, status, reason, at FROM order_transitions
+             WHERE order_id = ANY($1) ORDER BY order_id, seq",
+        )
+        .bind(ids)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(store_error)?;
+        let mut orders: std::collections::HashMap<Uuid, Order> = rows
+            .into_iter()
+            .map(|row| {
+                let currency = row.currency.trim().to_string();
+                let order = Order {
+                    id: row.id,
+                    buyer_id: row.buyer_id,
+                    status: OrderStatus::parse(&row.status).unwrap_or(OrderStatus::Pending),
+                    reason: row.reason,
+                    lines: Vec::new(),
+                    total: Money {
+                        amount: row.total_amount,
+                        currency,
                     },
-                )
-                .collect(),
-            total: Money {
-                amount: row.total_amount,
-                currency,
-            },
-            transitions: transitions.into_iter().map(|(_, t)| t).collect(),
-            created_at: row.created_at,
-            updated_at: row.updated_at,
-        }))
+                    transitions: Vec::new(),
+                    created_at: row.created_at,
+                    updated_at: row.updated_at,
+                };
+                (order.id, order)
+            })
+            .collect();
+        for (order_id, variant_id, product_id, seller_id, sku, quantity, unit) in lines {
+            if let Some(order) = orders.get_mut(&order_id) {
+                let currency = order.total.currency.clone();
+                order.lines.push(OrderLine {
+                    variant_id,
+                    product_id,
+                    seller_id,
+                    sku,
+                    quantity,
+                    unit_price: Money {
+                        amount: unit,
+                        currency,
+                    },
+                });
+            }
+        }
+        for (order_id, status, reason, at) in transitions {
+            if let Some(order) = orders.get_mut(&order_id) {
+                order.transitions.push(Transition {
+                    status: OrderStatus::parse(&status).unwrap_or(OrderStatus::Pending),
+                    reason,
+                    at,
+                });
+            }
+        }
+        Ok(ids.iter().filter_map(|id| orders.remove(id)).collect())
     }
 
     async fn transitions(
@@ -438,8 +469,8 @@ impl OrderStore for PgOrders {
     ) -> Result<OrderPage, StoreError> {
         let after = after.map(decode_cursor).transpose()?;
         let mut conn = self.pool.acquire().await.map_err(store_error)?;
-        let rows: Vec<(Uuid, DateTime<Utc>)> = sqlx::query_as(
-            "SELECT id, created_at FROM orders
+        let rows: Vec<Uuid> = sqlx::query_scalar(
+            "SELECT id FROM orders
              WHERE buyer_id = $1 AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
              ORDER BY created_at DESC, id DESC LIMIT $4",
         )
@@ -451,27 +482,29 @@ impl OrderStore for PgOrders {
         .await
         .map_err(store_error)?;
         let has_next_page = rows.len() > first;
-        let mut page = OrderPage {
-            items: Vec::new(),
+        let orders = self
+            .load_many(&mut conn, &rows[..rows.len().min(first)])
+            .await?;
+        Ok(OrderPage {
+            items: orders
+                .into_iter()
+                .map(|o| (encode_cursor(o.created_at, o.id), o))
+                .collect(),
             has_next_page,
-        };
-        for (id, created_at) in rows.into_iter().take(first) {
-            if let Some(order) = self.load(&mut conn, id).await? {
-                page.items.push((encode_cursor(created_at, id), order));
-            }
-        }
-        Ok(page)
+        })
     }
 
     async fn request_cancel(&self, buyer_id: &str, id: Uuid) -> Result<Order, StoreError> {
         let mut tx = self.pool.begin().await.map_err(store_error)?;
-        let row: Option<(String, String)> =
-            sqlx::query_as("SELECT buyer_id, status FROM orders WHERE id = $1 FOR UPDATE")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(store_error)?;
-        let Some((buyer, status)) = row.filter(|(b, _)| b == buyer_id) else {
+        let status: Option<String> = sqlx::query_scalar(
+            "SELECT status FROM orders WHERE id = $1 AND buyer_id = $2 FOR UPDATE",
+        )
+        .bind(id)
+        .bind(buyer_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        let Some(status) = status else {
             return Err(StoreError::NotFound);
         };
         let status = OrderStatus::parse(&status).unwrap_or(OrderStatus::Pending);
@@ -481,7 +514,6 @@ impl OrderStore for PgOrders {
                 status.as_str()
             )));
         }
-        let _ = buyer;
         sqlx::query(
             "UPDATE orders SET cancel_requested = true, next_attempt_at = now() WHERE id = $1",
         )
