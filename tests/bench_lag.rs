@@ -12,7 +12,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{CREATE_PRODUCT, Stack};
+use common::{CREATE_PRODUCT, Stack, percentile};
 use mercado::config::BusKind;
 use mercado_resolvers::Role;
 use serde_json::json;
@@ -60,11 +60,6 @@ async fn measure(bus: BusKind) -> Vec<Duration> {
     app.stop().await;
     stack.cleanup().await;
     lags
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

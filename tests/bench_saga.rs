@@ -10,7 +10,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::Stack;
+use common::{Stack, percentile};
 use futures::{SinkExt, StreamExt};
 use mercado::config::BusKind;
 use mercado_resolvers::Role;
@@ -20,35 +20,21 @@ use tokio_tungstenite::tungstenite::Message;
 const ORDERS: usize = 300;
 const LATENCY_ORDERS: usize = 50;
 
-async fn variant(app: &common::App, stack: &Stack, on_hand: i32) -> String {
-    let seller = stack.token("seller", &[Role::Seller]);
-    let (_, created) = app
-        .graphql(
-            Some(&seller),
-            "mutation($i: CreateProductInput!) { createProduct(input: $i) { variants { id } } }",
-            json!({"i": {"name": "Bench", "category": "bench",
-                         "variants": [{"sku": "BENCH", "price": {"amount": 100, "currency": "EUR"}, "onHand": on_hand}]}}),
-        )
-        .await;
-    created["data"]["createProduct"]["variants"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
 const PLACE: &str = "mutation($i: PlaceOrderInput!) { placeOrder(input: $i) { id } }";
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "benchmark: run explicitly"]
 async fn confirmed_orders_per_second() {
     let stack = Stack::new(BusKind::Inprocess).await;
     let app = std::sync::Arc::new(stack.start().await);
-    let variant = variant(&app, &stack, 10_000).await;
+    let variant = app
+        .stocked_variant(
+            &stack.token("seller", &[Role::Seller]),
+            "BENCH",
+            100,
+            10_000,
+        )
+        .await;
     let started = Instant::now();
     let mut tasks = Vec::new();
     for i in 0..ORDERS {
@@ -87,7 +73,14 @@ async fn subscription_delivery_latency() {
     quiet.run_workers = false;
     let a = stack.start_with(quiet.clone()).await;
     let b = stack.start_with(quiet).await;
-    let variant = variant(&a, &stack, 10_000).await;
+    let variant = a
+        .stocked_variant(
+            &stack.token("seller", &[Role::Seller]),
+            "BENCH",
+            100,
+            10_000,
+        )
+        .await;
     let buyer = stack.token("buyer", &[Role::Buyer]);
     let saga = a.server.components.saga.clone();
     let mut samples = Vec::new();

@@ -17,23 +17,6 @@ const PLACE: &str = "mutation($i: PlaceOrderInput!) { placeOrder(input: $i) { id
 const ORDER: &str =
     "query($id: ID!) { order(id: $id) { id status reason transitions { status reason } } }";
 
-/// A seller's product with one variant of `on_hand` units at 10.00 EUR; returns the variant id.
-async fn stocked_variant(app: &App, stack: &Stack, on_hand: i32) -> String {
-    let seller = stack.token("seller", &[Role::Seller]);
-    let (_, created) = app
-        .graphql(
-            Some(&seller),
-            "mutation($i: CreateProductInput!) { createProduct(input: $i) { variants { id } } }",
-            json!({"i": {"name": "Mug", "category": "kitchen",
-                         "variants": [{"sku": "MUG", "price": {"amount": 1000, "currency": "EUR"}, "onHand": on_hand}]}}),
-        )
-        .await;
-    created["data"]["createProduct"]["variants"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
 async fn place(
     app: &App,
     token: &str,
@@ -95,7 +78,9 @@ fn statuses(order: &Value) -> Vec<String> {
 async fn happy_path_decline_cancel_transient_and_idempotent_retry() {
     let stack = Stack::new(BusKind::Inprocess).await;
     let app = stack.start().await;
-    let variant = stocked_variant(&app, &stack, 10).await;
+    let variant = app
+        .stocked_variant(&stack.token("seller", &[Role::Seller]), "MUG", 1000, 10)
+        .await;
     let buyer = stack.token("buyer", &[Role::Buyer]);
 
     // Happy path.
@@ -187,7 +172,9 @@ async fn a_cancelled_order_releases_its_stock_and_is_refunded() {
     let app = stack.start_with(config).await;
     let c = app.server.components.clone();
     // The relay is off: project the seller's product by hand is unnecessary (orders read PG).
-    let variant = stocked_variant(&app, &stack, 5).await;
+    let variant = app
+        .stocked_variant(&stack.token("seller", &[Role::Seller]), "MUG", 1000, 5)
+        .await;
     let buyer = stack.token("buyer", &[Role::Buyer]);
     let placed = place(&app, &buyer, &variant, 2, "tok_approve", "c1").await;
     let id: uuid::Uuid = placed["data"]["placeOrder"]["id"]
@@ -238,7 +225,9 @@ async fn a_cancelled_order_releases_its_stock_and_is_refunded() {
 async fn two_hundred_concurrent_orders_for_twenty_units_confirm_exactly_twenty() {
     let stack = Stack::new(BusKind::Inprocess).await;
     let app = Arc::new(stack.start().await);
-    let variant = stocked_variant(&app, &stack, 20).await;
+    let variant = app
+        .stocked_variant(&stack.token("seller", &[Role::Seller]), "MUG", 1000, 20)
+        .await;
     let mut tasks = Vec::new();
     for i in 0..200 {
         let app = app.clone();
@@ -315,7 +304,9 @@ async fn order_status_streams_every_transition_to_a_client_on_another_instance()
     let a = stack.start_with(quiet.clone()).await;
     // Instance B only holds the socket.
     let b = stack.start_with(quiet).await;
-    let variant = stocked_variant(&a, &stack, 3).await;
+    let variant = a
+        .stocked_variant(&stack.token("seller", &[Role::Seller]), "MUG", 1000, 3)
+        .await;
     let buyer = stack.token("buyer", &[Role::Buyer]);
     let placed = place(&a, &buyer, &variant, 1, "tok_approve", "ws").await;
     let id = placed["data"]["placeOrder"]["id"]
@@ -385,7 +376,9 @@ async fn orders_survive_a_crash_at_every_saga_step() {
     let mut quiet = stack.config.clone();
     quiet.run_workers = false;
     let app = stack.start_with(quiet.clone()).await;
-    let variant = stocked_variant(&app, &stack, 10).await;
+    let variant = app
+        .stocked_variant(&stack.token("seller", &[Role::Seller]), "MUG", 1000, 10)
+        .await;
     let variant_id: uuid::Uuid = variant.parse().unwrap();
     let buyer = stack.token("buyer", &[Role::Buyer]);
     let mut ids = Vec::new();
@@ -520,7 +513,9 @@ async fn the_graphql_ws_npm_client_follows_an_order_on_another_instance() {
     quiet.run_workers = false;
     let a = stack.start_with(quiet.clone()).await;
     let b = stack.start_with(quiet).await;
-    let variant = stocked_variant(&a, &stack, 1).await;
+    let variant = a
+        .stocked_variant(&stack.token("seller", &[Role::Seller]), "MUG", 1000, 1)
+        .await;
     let buyer = stack.token("buyer", &[Role::Buyer]);
     let placed = place(&a, &buyer, &variant, 1, "tok_approve", "npm").await;
     let id = placed["data"]["placeOrder"]["id"]
@@ -573,7 +568,9 @@ async fn an_order_whose_holds_expire_ends_expired_with_its_stock_back() {
     config.run_workers = false;
     config.hold_ttl_seconds = 1;
     let app = stack.start_with(config).await;
-    let variant = stocked_variant(&app, &stack, 4).await;
+    let variant = app
+        .stocked_variant(&stack.token("seller", &[Role::Seller]), "MUG", 1000, 4)
+        .await;
     let buyer = stack.token("buyer", &[Role::Buyer]);
     let placed = place(&app, &buyer, &variant, 3, "tok_approve", "slow").await;
     let id: uuid::Uuid = placed["data"]["placeOrder"]["id"]

@@ -291,6 +291,29 @@ impl App {
             .to_string()
     }
 
+    /// A product of `token`'s seller with one variant `sku` of `on_hand` units at `cents` EUR;
+    /// returns the variant id.
+    pub async fn stocked_variant(
+        &self,
+        token: &str,
+        sku: &str,
+        cents: i64,
+        on_hand: i32,
+    ) -> String {
+        let (_, created) = self
+            .graphql(
+                Some(token),
+                "mutation($i: CreateProductInput!) { createProduct(input: $i) { variants { id } } }",
+                json!({"i": {"name": sku, "category": "stocked",
+                             "variants": [{"sku": sku, "price": {"amount": cents, "currency": "EUR"}, "onHand": on_hand}]}}),
+            )
+            .await;
+        created["data"]["createProduct"]["variants"][0]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("createProduct failed: {created}"))
+            .to_string()
+    }
+
     pub async fn stop(self) {
         self.server.stop().await;
     }
@@ -347,4 +370,10 @@ pub async fn ws_init(base: &str, token: &str) -> Socket {
         .await
         .unwrap();
     socket
+}
+
+/// The `p`th percentile (nearest rank) of sorted samples.
+pub fn percentile<T: Copy>(sorted: &[T], p: f64) -> T {
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
 }
