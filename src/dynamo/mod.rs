@@ -34,22 +34,26 @@ pub const ATTR_SELLER: &str = "seller_id";
 /// The same `<created_at>#<id>` on every live item (the `by_seller` sort key).
 pub const ATTR_CREATED_SORT: &str = "created_sort";
 
+/// A key-schema element of the string attribute `name`.
+fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, StartupError> {
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(kind)
+        .build()
+        .map_err(|e| StartupError::Aws(e.to_string()))
+}
+
+/// The definition of a string attribute used by a key.
+fn attr(name: &str) -> Result<AttributeDefinition, StartupError> {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ScalarAttributeType::S)
+        .build()
+        .map_err(|e| StartupError::Aws(e.to_string()))
+}
+
 /// Creates the catalog table and its indexes; an existing table is left as it is.
 pub async fn provision_catalog_table(client: &Client, table: &str) -> Result<bool, StartupError> {
-    let key = |name: &str, kind: KeyType| {
-        KeySchemaElement::builder()
-            .attribute_name(name)
-            .key_type(kind)
-            .build()
-            .map_err(|e| StartupError::Aws(e.to_string()))
-    };
-    let attr = |name: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(name)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .map_err(|e| StartupError::Aws(e.to_string()))
-    };
     let index =
         |name: &str, hash: &str, range: &str| -> Result<GlobalSecondaryIndex, StartupError> {
             GlobalSecondaryIndex::builder()
@@ -105,20 +109,6 @@ async fn add_seller_index(client: &Client, table: &str) -> Result<(), StartupErr
     if has_index {
         return Ok(());
     }
-    let key = |name: &str, kind: KeyType| {
-        KeySchemaElement::builder()
-            .attribute_name(name)
-            .key_type(kind)
-            .build()
-            .map_err(|e| aws(e.to_string()))
-    };
-    let attr = |name: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(name)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .map_err(|e| aws(e.to_string()))
-    };
     let create = aws_sdk_dynamodb::types::CreateGlobalSecondaryIndexAction::builder()
         .index_name(INDEX_BY_SELLER)
         .key_schema(key(ATTR_SELLER, KeyType::Hash)?)
@@ -153,20 +143,8 @@ pub async fn provision_profiles_table(client: &Client, table: &str) -> Result<bo
         .create_table()
         .table_name(table)
         .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name(profiles::ATTR_USER_ID)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .map_err(|e| StartupError::Aws(e.to_string()))?,
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name(profiles::ATTR_USER_ID)
-                .key_type(KeyType::Hash)
-                .build()
-                .map_err(|e| StartupError::Aws(e.to_string()))?,
-        )
+        .attribute_definitions(attr(profiles::ATTR_USER_ID)?)
+        .key_schema(key(profiles::ATTR_USER_ID, KeyType::Hash)?)
         .send()
         .await;
     created_or_exists(client, table, result).await
