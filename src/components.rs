@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use mercado_resolvers::{MercadoSchema, Ports};
+use mercado_resolvers::{MercadoSchema, Ports, edge::EdgeGuard};
 use sqlx::PgPool;
 
 use crate::{
@@ -136,16 +136,20 @@ impl Components {
         })
     }
 
-    pub fn schema(&self) -> MercadoSchema {
-        mercado_resolvers::build_schema(Ports {
-            inventory: self.inventory.clone(),
-            catalog: Arc::new(self.catalog.clone()),
-            identity: self.identity.clone(),
-            throttle: self.throttle.clone(),
-            profiles: self.profiles.clone(),
-            images: self.images.clone(),
-            orders: self.orders.clone(),
-            order_events: self.order_events.clone(),
-        })
+    /// The executable schema over these adapters, guarded by `edge`.
+    pub fn schema(&self, edge: EdgeGuard) -> MercadoSchema {
+        mercado_resolvers::build_schema(
+            Ports {
+                inventory: self.inventory.clone(),
+                catalog: Arc::new(self.catalog.clone()),
+                identity: self.identity.clone(),
+                throttle: self.throttle.clone(),
+                profiles: self.profiles.clone(),
+                images: self.images.clone(),
+                orders: self.orders.clone(),
+                order_events: self.order_events.clone(),
+            },
+            edge,
+        )
     }
 }

@@ -5,6 +5,7 @@
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::{Args, ValueEnum};
+use mercado_resolvers::edge::{EdgeGuard, EdgeLimits};
 
 use crate::StartupError;
 
@@ -214,6 +215,172 @@ pub struct AuthConfig {
     pub data_dir: PathBuf,
 }
 
+/// The GraphQL edge: what one request may cost, who may send how many, and how WebSockets
+/// are bounded. Every value is in the README's Limits table.
+#[derive(Args, Clone, Debug)]
+pub struct EdgeConfig {
+    /// Largest GraphQL document, in bytes (larger: 413 `DOCUMENT_TOO_LARGE`).
+    #[arg(long, env = "MERCADO_GRAPHQL_MAX_DOCUMENT_BYTES", value_name = "MERCADO_GRAPHQL_MAX_DOCUMENT_BYTES", default_value_t = EdgeLimits::DEFAULT.max_document_bytes)]
+    pub max_document_bytes: usize,
+    /// Most lexical tokens in a document.
+    #[arg(long, env = "MERCADO_GRAPHQL_MAX_TOKENS", value_name = "MERCADO_GRAPHQL_MAX_TOKENS", default_value_t = EdgeLimits::DEFAULT.max_tokens)]
+    pub max_tokens: usize,
+    /// Deepest nesting of `{`, `[` and `(` in a document.
+    #[arg(long, env = "MERCADO_GRAPHQL_MAX_NESTING", value_name = "MERCADO_GRAPHQL_MAX_NESTING", default_value_t = EdgeLimits::DEFAULT.max_nesting)]
+    pub max_nesting: usize,
+    /// Most fields, fragment spreads and inline fragments a document expands to.
+    #[arg(long, env = "MERCADO_GRAPHQL_MAX_COMPLEXITY", value_name = "MERCADO_GRAPHQL_MAX_COMPLEXITY", default_value_t = EdgeLimits::DEFAULT.max_complexity)]
+    pub max_complexity: usize,
+    /// Most aliased fields a document expands to.
+    #[arg(long, env = "MERCADO_GRAPHQL_MAX_ALIASES", value_name = "MERCADO_GRAPHQL_MAX_ALIASES", default_value_t = EdgeLimits::DEFAULT.max_aliases)]
+    pub max_aliases: usize,
+    /// Most directives on one field, fragment or operation.
+    #[arg(long, env = "MERCADO_GRAPHQL_MAX_DIRECTIVES", value_name = "MERCADO_GRAPHQL_MAX_DIRECTIVES", default_value_t = EdgeLimits::DEFAULT.max_directives)]
+    pub max_directives: usize,
+    /// Deepest field nesting outside introspection.
+    #[arg(long, env = "MERCADO_GRAPHQL_MAX_DEPTH", value_name = "MERCADO_GRAPHQL_MAX_DEPTH", default_value_t = EdgeLimits::DEFAULT.max_depth)]
+    pub max_depth: usize,
+    /// Deepest field nesting under `__schema` / `__type`.
+    #[arg(long, env = "MERCADO_GRAPHQL_MAX_INTROSPECTION_DEPTH", value_name = "MERCADO_GRAPHQL_MAX_INTROSPECTION_DEPTH", default_value_t = EdgeLimits::DEFAULT.max_introspection_depth)]
+    pub max_introspection_depth: usize,
+    /// Time a query or mutation may run, in milliseconds (then `TIMEOUT`).
+    #[arg(long, env = "MERCADO_GRAPHQL_TIMEOUT_MS", value_name = "MERCADO_GRAPHQL_TIMEOUT_MS", default_value_t = DEFAULT_TIMEOUT_MS, value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout_ms: u64,
+    /// Whether the schema answers introspection (`__schema`, `__type`).
+    #[arg(long, env = "MERCADO_GRAPHQL_INTROSPECTION", value_name = "MERCADO_GRAPHQL_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
+    pub introspection: bool,
+    /// Documents remembered for automatic persisted queries (0: APQ off).
+    #[arg(long, env = "MERCADO_GRAPHQL_APQ_CACHE_ENTRIES", value_name = "MERCADO_GRAPHQL_APQ_CACHE_ENTRIES", default_value_t = EdgeLimits::DEFAULT.apq_cache_entries)]
+    pub apq_cache_entries: usize,
+    /// Trusted-documents manifest (JSON): when set, only its operations run.
+    #[arg(
+        long,
+        env = "MERCADO_GRAPHQL_TRUSTED_DOCUMENTS",
+        value_name = "MERCADO_GRAPHQL_TRUSTED_DOCUMENTS"
+    )]
+    pub trusted_documents: Option<PathBuf>,
+    /// Most operations in one batched POST (a JSON array); 1 turns batching off.
+    #[arg(long, env = "MERCADO_GRAPHQL_MAX_BATCH", value_name = "MERCADO_GRAPHQL_MAX_BATCH", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub max_batch: u32,
+    /// Operations per second one client address may send to `/graphql` (0: no limit).
+    #[arg(
+        long,
+        env = "MERCADO_RATE_LIMIT_PER_ADDRESS",
+        value_name = "MERCADO_RATE_LIMIT_PER_ADDRESS",
+        default_value_t = 100
+    )]
+    pub rate_per_address: u32,
+    /// Operations one client address may send at once above its rate.
+    #[arg(
+        long,
+        env = "MERCADO_RATE_LIMIT_ADDRESS_BURST",
+        value_name = "MERCADO_RATE_LIMIT_ADDRESS_BURST",
+        default_value_t = 200
+    )]
+    pub address_burst: u32,
+    /// Operations per second one signed-in user may send to `/graphql` (0: no limit).
+    #[arg(
+        long,
+        env = "MERCADO_RATE_LIMIT_PER_USER",
+        value_name = "MERCADO_RATE_LIMIT_PER_USER",
+        default_value_t = 30
+    )]
+    pub rate_per_user: u32,
+    /// Operations one signed-in user may send at once above their rate.
+    #[arg(
+        long,
+        env = "MERCADO_RATE_LIMIT_USER_BURST",
+        value_name = "MERCADO_RATE_LIMIT_USER_BURST",
+        default_value_t = 60
+    )]
+    pub user_burst: u32,
+    /// Time a WebSocket has to send `connection_init`, in milliseconds (then close 4408).
+    #[arg(long, env = "MERCADO_WS_INIT_TIMEOUT_MS", value_name = "MERCADO_WS_INIT_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub ws_init_timeout_ms: u64,
+    /// Most subscriptions open at once on one WebSocket.
+    #[arg(
+        long,
+        env = "MERCADO_WS_MAX_SUBSCRIPTIONS",
+        value_name = "MERCADO_WS_MAX_SUBSCRIPTIONS",
+        default_value_t = 20
+    )]
+    pub ws_max_subscriptions: usize,
+    /// Most WebSockets open at once from one client address (0: no limit).
+    #[arg(
+        long,
+        env = "MERCADO_WS_MAX_CONNECTIONS_PER_ADDRESS",
+        value_name = "MERCADO_WS_MAX_CONNECTIONS_PER_ADDRESS",
+        default_value_t = 100
+    )]
+    pub ws_max_connections_per_address: usize,
+    /// Largest WebSocket message, in bytes.
+    #[arg(long, env = "MERCADO_WS_MAX_MESSAGE_BYTES", value_name = "MERCADO_WS_MAX_MESSAGE_BYTES", default_value_t = 128 * 1024)]
+    pub ws_max_message_bytes: usize,
+}
+
+/// [`EdgeConfig::timeout_ms`]'s default.
+const DEFAULT_TIMEOUT_MS: u64 = 10_000;
+
+impl Default for EdgeConfig {
+    /// The defaults the flags have (for tests and embedding).
+    fn default() -> Self {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Defaults {
+            #[command(flatten)]
+            edge: EdgeConfig,
+        }
+        // Parsing no arguments yields every default; environment variables still apply, as
+        // they do to the server.
+        Defaults::try_parse_from(["mercado"])
+            .map(|d| d.edge)
+            .unwrap_or_else(|e| panic!("EdgeConfig defaults do not parse: {e}"))
+    }
+}
+
+impl EdgeConfig {
+    pub fn limits(&self) -> EdgeLimits {
+        EdgeLimits {
+            max_document_bytes: self.max_document_bytes,
+            max_tokens: self.max_tokens,
+            max_nesting: self.max_nesting,
+            max_complexity: self.max_complexity,
+            max_aliases: self.max_aliases,
+            max_directives: self.max_directives,
+            max_depth: self.max_depth,
+            max_introspection_depth: self.max_introspection_depth,
+            timeout: Duration::from_millis(self.timeout_ms),
+            introspection: self.introspection,
+            apq_cache_entries: self.apq_cache_entries,
+        }
+    }
+
+    /// The edge guard, with the trusted-documents manifest loaded and checked when one is set.
+    pub fn guard(&self) -> Result<EdgeGuard, StartupError> {
+        let limits = self.limits();
+        let trusted = match &self.trusted_documents {
+            None => None,
+            Some(path) => {
+                let json = std::fs::read_to_string(path).map_err(|e| {
+                    StartupError::Config(format!(
+                        "MERCADO_GRAPHQL_TRUSTED_DOCUMENTS: cannot read {}: {e}",
+                        path.display()
+                    ))
+                })?;
+                let trusted = EdgeGuard::load_manifest(&limits, &json).map_err(|e| {
+                    StartupError::Config(format!(
+                        "MERCADO_GRAPHQL_TRUSTED_DOCUMENTS: {}: {e}",
+                        path.display()
+                    ))
+                })?;
+                tracing::info!(documents = trusted.len(), path = %path.display(), "trusted documents only");
+                Some(trusted)
+            }
+        };
+        Ok(EdgeGuard::new(limits, trusted))
+    }
+}
+
 #[derive(Args, Clone, Debug)]
 pub struct ServeConfig {
     /// Address the HTTP server listens on.
@@ -320,6 +487,17 @@ pub struct ServeConfig {
         action = clap::ArgAction::Set
     )]
     pub rest_require_token: bool,
+    /// Time in-flight requests get to finish after SIGTERM, in seconds; WebSockets are closed
+    /// at once (1001). A second signal exits immediately.
+    #[arg(
+        long,
+        env = "MERCADO_SHUTDOWN_GRACE_SECONDS",
+        value_name = "MERCADO_SHUTDOWN_GRACE_SECONDS",
+        default_value_t = 10
+    )]
+    pub shutdown_grace_seconds: u64,
+    #[command(flatten)]
+    pub edge: EdgeConfig,
     #[command(flatten)]
     pub database: DatabaseConfig,
     #[command(flatten)]

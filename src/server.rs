@@ -1,6 +1,6 @@
 //! The running server: HTTP plus, when configured, the background workers.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
 
@@ -14,6 +14,7 @@ use crate::{
 
 pub struct Server {
     addr: SocketAddr,
+    grace: Duration,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     pub components: Arc<Components>,
@@ -39,7 +40,7 @@ impl Server {
         let (shutdown, rx) = watch::channel(false);
         let mut tasks = Vec::new();
 
-        let app = http::router(AppState::new(&components, &config));
+        let app = http::router(AppState::new(&components, &config, rx.clone())?);
         let mut http_rx = rx.clone();
         tasks.push(tokio::spawn(async move {
             let served = axum::serve(
@@ -87,6 +88,7 @@ impl Server {
         tracing::info!(%addr, bus = ?config.bus, workers = config.run_workers, "mercado listening");
         Ok(Self {
             addr,
+            grace: Duration::from_secs(config.shutdown_grace_seconds),
             shutdown,
             tasks,
             components,
@@ -97,22 +99,42 @@ impl Server {
         self.addr
     }
 
-    /// Stops accepting, lets in-flight work finish, and waits for every task.
+    /// Stops accepting, closes WebSockets (1001), lets in-flight requests and worker steps
+    /// finish within the shutdown grace, then abandons whatever is still running.
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);
-        for task in self.tasks {
-            let _ = task.await;
+        let aborts: Vec<_> = self.tasks.iter().map(JoinHandle::abort_handle).collect();
+        let finished = tokio::time::timeout(self.grace, async {
+            for task in self.tasks {
+                let _ = task.await;
+            }
+            self.components.pool.close().await;
+        })
+        .await;
+        if finished.is_err() {
+            tracing::warn!(
+                grace_seconds = self.grace.as_secs(),
+                "shutdown grace over: abandoning in-flight work"
+            );
+            for abort in aborts {
+                abort.abort();
+            }
         }
-        self.components.pool.close().await;
     }
 }
 
-/// Runs until Ctrl-C or SIGTERM.
+/// Runs until Ctrl-C or SIGTERM, then shuts down gracefully; a second signal exits at once.
 pub async fn serve(config: ServeConfig) -> Result<(), StartupError> {
     let server = Server::start(config, None).await?;
     shutdown_signal().await;
-    tracing::info!("shutting down");
-    server.stop().await;
+    tracing::info!("shutting down (a second signal exits at once)");
+    tokio::select! {
+        () = server.stop() => {}
+        () = shutdown_signal() => {
+            tracing::warn!("second signal: exiting now");
+            std::process::exit(130);
+        }
+    }
     Ok(())
 }
 

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod catalog;
+pub mod edge;
 pub mod error;
 pub mod guard;
 pub mod inventory;
@@ -61,32 +62,33 @@ pub struct Ports {
     pub order_events: Arc<dyn purchases::OrderEvents>,
 }
 
-/// Query depth and complexity limits: generous for real clients, fatal for abusive ones.
-const MAX_DEPTH: usize = 12;
-const MAX_COMPLEXITY: usize = 2_000;
-
-/// Builds the schema the server executes, with the ports in its context data.
-pub fn build_schema(ports: Ports) -> MercadoSchema {
-    Schema::build(
+/// Builds the schema the server executes, with the ports in its context data and the edge
+/// guarding every document (depth, complexity and the other limits are enforced there, where
+/// fragments are measured once instead of once per spread).
+pub fn build_schema(ports: Ports, edge: edge::EdgeGuard) -> MercadoSchema {
+    let mut builder = Schema::build(
         Query::default(),
         Mutation::default(),
         Subscription::default(),
-    )
-    .limit_depth(MAX_DEPTH)
-    .limit_complexity(MAX_COMPLEXITY)
-    .data(ports.inventory)
-    .data(ports.catalog)
-    .data(DataLoader::new(
-        profiles::SellerLoader::new(ports.profiles.clone()),
-        tokio::spawn,
-    ))
-    .data(ports.identity)
-    .data(ports.throttle)
-    .data(ports.profiles)
-    .data(ports.images)
-    .data(ports.orders)
-    .data(ports.order_events)
-    .finish()
+    );
+    if !edge.limits().introspection {
+        builder = builder.disable_introspection();
+    }
+    builder
+        .extension(edge)
+        .data(ports.inventory)
+        .data(ports.catalog)
+        .data(DataLoader::new(
+            profiles::SellerLoader::new(ports.profiles.clone()),
+            tokio::spawn,
+        ))
+        .data(ports.identity)
+        .data(ports.throttle)
+        .data(ports.profiles)
+        .data(ports.images)
+        .data(ports.orders)
+        .data(ports.order_events)
+        .finish()
 }
 
 /// The schema's SDL, as committed in `schema/mercado.graphql`.

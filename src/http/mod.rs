@@ -4,9 +4,10 @@
 mod assets;
 mod graphql;
 mod health;
+mod rate_limit;
 mod rest;
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use axum::{
     Json, Router,
@@ -15,8 +16,10 @@ use axum::{
     routing::{get, post},
 };
 use mercado_resolvers::{MercadoSchema, Viewer, inventory::InventoryStore};
+use tokio::sync::watch;
 
 use crate::{
+    StartupError,
     auth::{AuthError, TokenVerifier, VerifiedToken},
     components::Components,
     config::ServeConfig,
@@ -32,17 +35,41 @@ pub struct AppState {
     inventory: Arc<dyn InventoryStore>,
     readiness: Arc<health::Readiness>,
     rest_require_token: bool,
+    limits: Arc<graphql::RequestLimits>,
+    sockets: Arc<graphql::SocketLimits>,
+    /// Turns true when the server begins shutting down (WebSockets then close with 1001).
+    shutdown: watch::Receiver<bool>,
 }
 
 impl AppState {
-    pub fn new(components: &Arc<Components>, config: &ServeConfig) -> Self {
-        Self {
-            schema: components.schema(),
+    pub fn new(
+        components: &Arc<Components>,
+        config: &ServeConfig,
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<Self, StartupError> {
+        let edge = &config.edge;
+        Ok(Self {
+            schema: components.schema(edge.guard()?),
             verifier: components.verifier.clone(),
             inventory: components.inventory.clone(),
             readiness: Arc::new(health::Readiness::new(components.clone())),
             rest_require_token: config.rest_require_token,
-        }
+            limits: Arc::new(graphql::RequestLimits {
+                max_batch: edge.max_batch,
+                per_address: rate_limit::RateLimiter::new(
+                    edge.rate_per_address,
+                    edge.address_burst,
+                ),
+                per_user: rate_limit::RateLimiter::new(edge.rate_per_user, edge.user_burst),
+            }),
+            sockets: Arc::new(graphql::SocketLimits::new(
+                Duration::from_millis(edge.ws_init_timeout_ms),
+                edge.ws_max_subscriptions,
+                edge.ws_max_connections_per_address,
+                edge.ws_max_message_bytes,
+            )),
+            shutdown,
+        })
     }
 }
 

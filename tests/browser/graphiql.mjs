@@ -6,7 +6,25 @@
 // Proves, in a real browser, that the page works fully offline (every request
 // stays on localhost — a CDN reference would be caught here, not by users on an
 // air-gapped box) and that a query typed into the editor reaches /graphql and
-// its answer is rendered.
+// its answer is rendered, then checks the two features that live on the
+// schema GraphiQL loads by introspection (so a server that refuses GraphiQL's
+// introspection query fails here). Steps:
+//
+//   open          GET <base>/graphiql answers 2xx and the page loads;
+//   editor        the query editor (CodeMirror) is visible;
+//   query         GRAPHIQL_QUERY set in the editor and run; the result pane
+//                 shows GRAPHIQL_EXPECT;
+//   docs          the Documentation Explorer (sidebar button) lists the root
+//                 types, and the Query type lists its fields `products` and
+//                 `product`;
+//   autocomplete  typing `{ prod` into a fresh tab's query editor pops up the
+//                 CodeMirror hint list, and it offers `products`.
+//
+// Each step is timed in the log and a failure names its step. query, docs and
+// autocomplete do not depend on each other, so all three always run and the
+// failure reason lists every one that failed. Throughout, any request to a host
+// other than localhost, console error, uncaught exception or HTTP status >= 400
+// fails the step during which it happened.
 //
 // Environment:
 //   GRAPHIQL_QUERY       query to run                  (default: { __typename })
@@ -20,7 +38,7 @@
 
 import { chromium } from 'playwright-core';
 
-const TOTAL_TIMEOUT_MS = 30_000;
+const TOTAL_TIMEOUT_MS = 45_000;
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 const query = process.env.GRAPHIQL_QUERY ?? '{ __typename }';
@@ -32,10 +50,20 @@ const started = Date.now();
 const log = (msg) => console.log(`[graphiql ${((Date.now() - started) / 1000).toFixed(1).padStart(4)}s] ${msg}`);
 const remaining = () => Math.max(1, TOTAL_TIMEOUT_MS - (Date.now() - started));
 
+// What the Documentation Explorer must show for the Query type, and what the
+// hint list must offer for `{ prod` (see schema/mercado.graphql).
+const QUERY_FIELDS = ['products', 'product'];
+const TYPED = '{ prod';
+const COMPLETION = 'products';
+
 // Problems seen by event handlers; checked after every step so the first
 // report names the step during which things went wrong.
 const blocked = []; // non-local URLs the page tried to reach
 const pageProblems = []; // console errors, uncaught exceptions, HTTP errors
+// GraphiQL's own introspection requests and what the server said to them, so
+// a missing schema can be explained by the server's answer.
+const introspections = []; // { summary } per answer
+const pendingIntrospections = []; // handlers still reading an answer
 
 function isLocal(url) {
   const { protocol, hostname } = new URL(url);
@@ -46,11 +74,36 @@ function isLocal(url) {
 
 class StepFailure extends Error {}
 
+// Runs one named step: times it, checks for page problems afterwards and makes
+// any failure (a StepFailure, a Playwright timeout) say which step it was.
+async function step(name, fn) {
+  const t0 = Date.now();
+  try {
+    const detail = await fn();
+    checkProblems();
+    log(`step ${name}: ok in ${((Date.now() - t0) / 1000).toFixed(1)}s${detail ? `: ${detail}` : ''}`);
+  } catch (err) {
+    // Playwright timeouts carry a multi-line call log; the first line says it all.
+    const reason = err instanceof StepFailure ? err.message : String(err.message ?? err).split('\n')[0];
+    throw new StepFailure(`step ${name} failed after ${((Date.now() - t0) / 1000).toFixed(1)}s: ${reason}`);
+  }
+}
+
+// Why GraphiQL may have no schema: the answers it got to its introspection query.
+async function introspectionNote() {
+  await Promise.allSettled(pendingIntrospections);
+  if (!introspections.length) return ' (GraphiQL sent no introspection query)';
+  return ` (GraphiQL's introspection query got ${introspections.map((i) => i.summary).join('; ')})`;
+}
+
+// Reports (and forgets) the problems seen so far, so a later step fails only
+// for problems of its own.
 function checkProblems() {
   if (blocked.length) {
-    throw new StepFailure(`page tried to reach non-localhost URL(s): ${[...new Set(blocked)].join(', ')}`);
+    const urls = [...new Set(blocked.splice(0))];
+    throw new StepFailure(`page tried to reach non-localhost URL(s): ${urls.join(', ')}`);
   }
-  if (pageProblems.length) throw new StepFailure(`page reported: ${pageProblems.join(' | ')}`);
+  if (pageProblems.length) throw new StepFailure(`page reported: ${pageProblems.splice(0).join(' | ')}`);
 }
 
 async function main() {
@@ -111,65 +164,55 @@ async function main() {
     page.on('response', (res) => {
       if (res.status() >= 400) pageProblems.push(`HTTP ${res.status()} for ${res.url()}`);
     });
+    page.on('requestfinished', (req) => {
+      if ((req.postData() ?? '').includes('__schema')) pendingIntrospections.push(recordIntrospection(req));
+    });
+    const recordIntrospection = async (req) => {
+      const res = await req.response().catch(() => null);
+      const body = res ? await res.text().catch(() => '') : '';
+      let summary = `HTTP ${res ? res.status() : '(none)'}`;
+      try {
+        const { data, errors } = JSON.parse(body);
+        if (errors?.length) summary += ` with errors: ${errors.map((e) => e.message).join(' | ')}`;
+        else if (data?.__schema) summary += ` with ${data.__schema.types?.length ?? '?'} types`;
+      } catch {
+        summary += `: ${oneLine(body)}`;
+      }
+      introspections.push({ summary: oneLine(summary) });
+    };
 
-    const response = await page.goto(pageUrl, { waitUntil: 'load', timeout: remaining() });
-    if (!response || !response.ok()) {
-      throw new StepFailure(`GET ${pageUrl} answered ${response ? response.status() : 'nothing'}`);
-    }
-    checkProblems();
-    log(`opened ${pageUrl} (HTTP ${response.status()}, ${response.headers()['content-type'] ?? 'no content-type'})`);
+    await step('open', async () => {
+      const response = await page.goto(pageUrl, { waitUntil: 'load', timeout: remaining() });
+      if (!response || !response.ok()) {
+        throw new StepFailure(`GET ${pageUrl} answered ${response ? response.status() : 'nothing'}`);
+      }
+      return `${pageUrl} (HTTP ${response.status()}, ${response.headers()['content-type'] ?? 'no content-type'})`;
+    });
 
     // GraphiQL 3 edits with CodeMirror 5, which exposes its API on the wrapper element.
     const queryEditor = '.graphiql-query-editor .CodeMirror';
-    await page.waitForSelector(queryEditor, { state: 'visible', timeout: remaining() });
-    checkProblems();
-    log('query editor is visible');
+    await step('editor', async () => {
+      await page.waitForSelector(queryEditor, { state: 'visible', timeout: remaining() });
+      return 'query editor is visible';
+    });
 
-    // Set the text through CodeMirror rather than typing: typing would trigger
-    // bracket auto-closing and autocompletion and mangle the query.
-    const actual = await page.$eval(
-      queryEditor,
-      (el, text) => {
-        el.CodeMirror.setValue(text);
-        return el.CodeMirror.getValue();
-      },
-      query,
-    );
-    if (actual !== query) throw new StepFailure(`editor holds ${JSON.stringify(actual)} instead of the query`);
-    // GraphiQL re-parses the edit asynchronously and picks HTTP or WebSocket
-    // from the parsed operation; clicking at once would use the stale parse
-    // (a subscription would then be POSTed). A short pause lets it catch up.
-    await page.waitForTimeout(250);
-    checkProblems();
-    log(`query set to ${JSON.stringify(query)}`);
-
-    await page.click('.graphiql-execute-button', { timeout: remaining() });
-    checkProblems();
-    log('clicked the execute button');
-
-    // The response pane is a read-only CodeMirror too; read its full value
-    // (the DOM only holds the lines currently scrolled into view).
-    const responseText = () =>
-      page.$eval('.graphiql-response', (el) => {
-        const cm = el.querySelector('.CodeMirror');
-        return cm && cm.CodeMirror ? cm.CodeMirror.getValue() : el.textContent;
-      });
-    try {
-      await page.waitForFunction(
-        (needle) => {
-          const el = document.querySelector('.graphiql-response .CodeMirror');
-          return Boolean(el && el.CodeMirror && el.CodeMirror.getValue().includes(needle));
-        },
-        expected,
-        { timeout: remaining() },
-      );
-    } catch (err) {
-      const got = await responseText().catch(() => '(no .graphiql-response)');
-      checkProblems();
-      throw new StepFailure(`result pane never contained ${JSON.stringify(expected)}; it shows: ${oneLine(got)}`);
+    // The last three steps do not depend on each other: run them all, so one
+    // run reports every broken feature, then fail with all their reasons.
+    const failures = [];
+    for (const [name, fn] of [
+      ['query', () => runQuery(page, queryEditor)],
+      ['docs', () => browseDocs(page)],
+      ['autocomplete', () => autocomplete(page, queryEditor)],
+    ]) {
+      try {
+        await step(name, fn);
+      } catch (err) {
+        if (!(err instanceof StepFailure)) throw err;
+        log(err.message);
+        failures.push(err.message);
+      }
     }
-    checkProblems();
-    log(`result pane contains ${JSON.stringify(expected)}: ${oneLine(await responseText())}`);
+    if (failures.length) throw new StepFailure(failures.join('; '));
   } finally {
     if (page && screenshotPath) {
       await page.screenshot({ path: screenshotPath, timeout: 5_000 }).then(
@@ -179,6 +222,138 @@ async function main() {
     }
     await browser.close().catch(() => {});
   }
+}
+
+// The response pane is a read-only CodeMirror too; read its full value
+// (the DOM only holds the lines currently scrolled into view).
+function responseText(page) {
+  return page.$eval('.graphiql-response', (el) => {
+    const cm = el.querySelector('.CodeMirror');
+    return cm && cm.CodeMirror ? cm.CodeMirror.getValue() : el.textContent;
+  });
+}
+
+// Step `query`: GRAPHIQL_QUERY typed into the editor, run, GRAPHIQL_EXPECT in the result pane.
+async function runQuery(page, queryEditor) {
+  // Set the text through CodeMirror rather than typing: typing would trigger
+  // bracket auto-closing and autocompletion and mangle the query.
+  const actual = await page.$eval(
+    queryEditor,
+    (el, text) => {
+      el.CodeMirror.setValue(text);
+      return el.CodeMirror.getValue();
+    },
+    query,
+  );
+  if (actual !== query) throw new StepFailure(`editor holds ${JSON.stringify(actual)} instead of the query`);
+  // GraphiQL re-parses the edit asynchronously and picks HTTP or WebSocket
+  // from the parsed operation; clicking at once would use the stale parse
+  // (a subscription would then be POSTed). A short pause lets it catch up.
+  await page.waitForTimeout(250);
+  checkProblems();
+  log(`query set to ${JSON.stringify(query)}`);
+
+  await page.click('.graphiql-execute-button', { timeout: remaining() });
+  checkProblems();
+  log('clicked the execute button');
+
+  try {
+    await page.waitForFunction(
+      (needle) => {
+        const el = document.querySelector('.graphiql-response .CodeMirror');
+        return Boolean(el && el.CodeMirror && el.CodeMirror.getValue().includes(needle));
+      },
+      expected,
+      { timeout: remaining() },
+    );
+  } catch (err) {
+    const got = await responseText(page).catch(() => '(no .graphiql-response)');
+    checkProblems();
+    throw new StepFailure(`result pane never contained ${JSON.stringify(expected)}; it shows: ${oneLine(got)}`);
+  }
+  return `result pane contains ${JSON.stringify(expected)}: ${oneLine(await responseText(page))}`;
+}
+
+// Step `docs`: the sidebar's Documentation Explorer shows the root types, and
+// the Query type lists its fields. Selectors are those of the vendored
+// GraphiQL 3.9 bundle (web-client/graphiql/vendor/graphiql.min.js).
+async function browseDocs(page) {
+  await page.click('.graphiql-sidebar button[aria-label="Show Documentation Explorer"]', { timeout: remaining() });
+  const explorer = page.locator('section.graphiql-doc-explorer[aria-label="Documentation Explorer"]');
+  await explorer.waitFor({ state: 'visible', timeout: remaining() });
+  log('docs: Documentation Explorer is open');
+
+  // While the schema loads the explorer shows a spinner; then either the root
+  // types or an error ("Error fetching schema", "No GraphQL schema available",
+  // "Schema is invalid: …").
+  const rootTypes = explorer.locator('.graphiql-doc-explorer-root-type');
+  const explorerError = explorer.locator('.graphiql-doc-explorer-error');
+  await rootTypes.or(explorerError).first().waitFor({ state: 'visible', timeout: remaining() });
+  if (await explorerError.count()) {
+    const text = (await explorerError.allTextContents()).join(' | ');
+    throw new StepFailure(`Documentation Explorer shows "${oneLine(text)}" instead of the root types${await introspectionNote()}`);
+  }
+  // Each root type is a <div><span class=root-type>query</span>: <a class=type-name>Query</a></div>.
+  const roots = await explorer
+    .locator('div:has(> .graphiql-doc-explorer-root-type)')
+    .evaluateAll((divs) => divs.map((d) => d.textContent.replace(/\s+/g, ' ').trim()));
+  log(`docs: root types ${roots.join(', ')}`);
+
+  const queryLink = explorer
+    .locator('div:has(> .graphiql-doc-explorer-root-type:text-is("query"))')
+    .locator('a.graphiql-doc-explorer-type-name');
+  if (!(await queryLink.count())) throw new StepFailure(`no "query" root type among: ${roots.join(', ') || '(none)'}`);
+  const queryType = (await queryLink.first().textContent()).trim();
+  await queryLink.first().click({ timeout: remaining() });
+  await explorer
+    .locator('.graphiql-doc-explorer-title', { hasText: new RegExp(`^${queryType}$`) })
+    .waitFor({ state: 'visible', timeout: remaining() });
+  log(`docs: opened root type ${queryType}`);
+
+  const fieldLinks = explorer.locator('.graphiql-doc-explorer-content a.graphiql-doc-explorer-field-name');
+  await fieldLinks.first().waitFor({ state: 'visible', timeout: remaining() });
+  const fields = (await fieldLinks.allTextContents()).map((f) => f.trim());
+  const missing = QUERY_FIELDS.filter((f) => !fields.includes(f));
+  if (missing.length) {
+    throw new StepFailure(`${queryType} lists no field ${missing.join(', ')}; it lists: ${oneLine(fields.join(', '))}`);
+  }
+  return `${queryType} lists ${fields.length} fields, among them ${QUERY_FIELDS.join(', ')}`;
+}
+
+// Step `autocomplete`: in a fresh tab, typing `{ prod` pops up CodeMirror's
+// hint list (GraphiQL opens it on typing; Ctrl-Space as a fallback) and it
+// offers `products`.
+async function autocomplete(page, queryEditor) {
+  await page.click('button.graphiql-tab-add[aria-label="Add tab"]', { timeout: remaining() });
+  // The new tab reuses the one editor; empty it and put the cursor in.
+  await page.$eval(queryEditor, (el) => {
+    el.CodeMirror.setValue('');
+    el.CodeMirror.focus();
+  });
+  await page.keyboard.type(TYPED, { delay: 40 });
+  const typed = await page.$eval(queryEditor, (el) => el.CodeMirror.getValue());
+  log(`autocomplete: editor holds ${JSON.stringify(typed)}`);
+
+  const hints = page.locator('ul.CodeMirror-hints li.CodeMirror-hint');
+  let how = 'on typing';
+  try {
+    await hints.first().waitFor({ state: 'visible', timeout: Math.min(3_000, remaining()) });
+  } catch {
+    how = 'on Ctrl-Space';
+    checkProblems();
+    await page.keyboard.press('Control+Space');
+    try {
+      await hints.first().waitFor({ state: 'visible', timeout: Math.min(5_000, remaining()) });
+    } catch {
+      checkProblems();
+      throw new StepFailure(`no hint list (.CodeMirror-hints) appeared for ${JSON.stringify(typed)}, not even on Ctrl-Space${await introspectionNote()}`);
+    }
+  }
+  const offered = (await hints.allTextContents()).map((h) => h.trim());
+  if (!offered.includes(COMPLETION)) {
+    throw new StepFailure(`hint list for ${JSON.stringify(typed)} does not offer ${COMPLETION}: ${oneLine(offered.join(', '))}`);
+  }
+  return `hint list appeared ${how} and offers ${oneLine(offered.join(', '))}`;
 }
 
 function oneLine(text) {

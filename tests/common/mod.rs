@@ -11,7 +11,10 @@ use std::{path::PathBuf, time::Duration};
 
 use mercado::{
     auth::LocalIssuer,
-    config::{AuthConfig, AuthMode, AwsConfig, BusKind, DatabaseConfig, ImagesConfig, ServeConfig},
+    config::{
+        AuthConfig, AuthMode, AwsConfig, BusKind, DatabaseConfig, EdgeConfig, ImagesConfig,
+        ServeConfig,
+    },
     server::Server,
 };
 use mercado_resolvers::Role;
@@ -71,6 +74,14 @@ impl Stack {
             relay_batch: 100,
             sqs_wait_seconds: 1,
             rest_require_token: false,
+            shutdown_grace_seconds: 5,
+            // Tests drive many requests from one address: no rate limits unless a test asks.
+            edge: EdgeConfig {
+                rate_per_address: 0,
+                rate_per_user: 0,
+                ws_max_connections_per_address: 0,
+                ..EdgeConfig::default()
+            },
             reconcile_interval_seconds: 86_400,
             hold_ttl_seconds: 900,
             nats_url: std::env::var("MERCADO_NATS_URL")
