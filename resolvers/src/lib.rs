@@ -16,7 +16,9 @@ pub mod viewer;
 
 use std::sync::Arc;
 
-use async_graphql::{MergedObject, MergedSubscription, Schema, dataloader::DataLoader};
+use async_graphql::{
+    MergedObject, MergedSubscription, SDLExportOptions, Schema, dataloader::DataLoader,
+};
 
 pub use error::{ApiError, StoreError};
 pub use viewer::{Role, Viewer};
@@ -99,5 +101,5 @@ pub fn sdl() -> String {
         Subscription::default(),
     )
     .finish()
-    .sdl()
+    .sdl_with_options(SDLExportOptions::new().include_specified_by())
 }

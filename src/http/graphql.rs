@@ -108,8 +108,29 @@ fn answer(media: Media, status: StatusCode, body: &Value) -> Response {
     response
 }
 
-/// A GraphQL-shaped request error (no `data`): failures before execution.
-fn refuse(media: Media, status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+/// A GraphQL-shaped request error (no `data`), answered before anything executes.
+struct Reject {
+    media: Media,
+    status: StatusCode,
+    extensions: Value,
+    message: String,
+    retry_after: Option<u64>,
+}
+
+impl IntoResponse for Reject {
+    fn into_response(self) -> Response {
+        let body = json!({"errors": [{"message": self.message, "extensions": self.extensions}]});
+        let mut response = answer(self.media, self.status, &body);
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
+
+fn refuse(media: Media, status: StatusCode, code: &str, message: impl Into<String>) -> Reject {
     refuse_with(media, status, json!({"code": code}), message)
 }
 
@@ -118,15 +139,17 @@ fn refuse_with(
     status: StatusCode,
     extensions: Value,
     message: impl Into<String>,
-) -> Response {
-    answer(
+) -> Reject {
+    Reject {
         media,
         status,
-        &json!({"errors": [{"message": message.into(), "extensions": extensions}]}),
-    )
+        extensions,
+        message: message.into(),
+        retry_after: None,
+    }
 }
 
-fn bad_param(media: Media, field: &str, message: &str) -> Response {
+fn bad_param(media: Media, field: &str, message: &str) -> Reject {
     refuse_with(
         media,
         StatusCode::BAD_REQUEST,
@@ -204,7 +227,7 @@ impl Caller {
         media: Media,
         headers: &HeaderMap,
         peer: SocketAddr,
-    ) -> Result<Self, Response> {
+    ) -> Result<Self, Reject> {
         let token = bearer_token(headers, &state.verifier).await.map_err(|e| {
             refuse(
                 media,
@@ -220,7 +243,7 @@ impl Caller {
     }
 
     /// Charges `operations` to the caller's address and, when signed in, to the user.
-    fn charge(&self, state: &AppState, media: Media, operations: u32) -> Result<(), Response> {
+    fn charge(&self, state: &AppState, media: Media, operations: u32) -> Result<(), Reject> {
         let address = state
             .limits
             .per_address
@@ -241,16 +264,14 @@ impl Caller {
             return Ok(());
         };
         let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-        let mut response = refuse_with(
+        let mut reject = refuse_with(
             media,
             StatusCode::TOO_MANY_REQUESTS,
             json!({"code": TOO_MANY_REQUESTS, "retryAfterSeconds": seconds}),
             format!("too many requests: retry in {seconds} s"),
         );
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-        Err(response)
+        reject.retry_after = Some(seconds);
+        Err(reject)
     }
 
     fn attach(&self, request: Request) -> Request {
@@ -269,7 +290,7 @@ impl Caller {
 fn request_from_params(
     media: Media,
     params: &serde_json::Map<String, Value>,
-) -> Result<Request, Response> {
+) -> Result<Request, Reject> {
     let mut extensions = match params.get("extensions") {
         None | Some(Value::Null) => serde_json::Map::new(),
         Some(Value::Object(map)) => map.clone(),
@@ -320,7 +341,7 @@ pub async fn post(
     };
     let caller = match Caller::from_headers(&state, media, &headers, peer).await {
         Ok(c) => c,
-        Err(response) => return response,
+        Err(reject) => return reject.into_response(),
     };
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -338,7 +359,8 @@ pub async fn post(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             codes::BAD_REQUEST,
             "Content-Type must be application/json (UTF-8)",
-        );
+        )
+        .into_response();
     }
     let Ok(bytes) = to_bytes(body, MAX_BODY_BYTES).await else {
         return refuse(
@@ -346,7 +368,8 @@ pub async fn post(
             StatusCode::PAYLOAD_TOO_LARGE,
             codes::DOCUMENT_TOO_LARGE,
             format!("request body is over {MAX_BODY_BYTES} bytes"),
-        );
+        )
+        .into_response();
     };
     let params: Value = match serde_json::from_slice(&bytes) {
         Ok(v) => v,
@@ -356,17 +379,18 @@ pub async fn post(
                 StatusCode::BAD_REQUEST,
                 codes::BAD_REQUEST,
                 format!("body is not JSON: {e}"),
-            );
+            )
+            .into_response();
         }
     };
     match params {
         Value::Object(params) => {
             let request = match request_from_params(media, &params) {
                 Ok(r) => r,
-                Err(response) => return response,
+                Err(reject) => return reject.into_response(),
             };
             if let Err(response) = caller.charge(&state, media, 1) {
-                return response;
+                return response.into_response();
             }
             let (status, body) = render(media, state.schema.execute(caller.attach(request)).await);
             finish(media, status, &body)
@@ -379,21 +403,22 @@ pub async fn post(
                     StatusCode::BAD_REQUEST,
                     json!({"code": BATCH_TOO_LARGE, "limit": "maxBatch", "max": max, "actual": list.len()}),
                     format!("a batch holds 1 to {max} operations, not {}", list.len()),
-                );
+                ).into_response();
             }
             let mut requests = Vec::with_capacity(list.len());
             for item in &list {
                 let Value::Object(params) = item else {
-                    return bad_param(media, "body", "each batched request must be an object");
+                    return bad_param(media, "body", "each batched request must be an object")
+                        .into_response();
                 };
                 match request_from_params(media, params) {
                     Ok(r) => requests.push(caller.attach(r)),
-                    Err(response) => return response,
+                    Err(reject) => return reject.into_response(),
                 }
             }
             let operations = u32::try_from(requests.len()).unwrap_or(u32::MAX);
             if let Err(response) = caller.charge(&state, media, operations) {
-                return response;
+                return response.into_response();
             }
             let mut bodies = Vec::with_capacity(requests.len());
             for request in requests {
@@ -401,7 +426,9 @@ pub async fn post(
             }
             answer(media, StatusCode::OK, &Value::Array(bodies))
         }
-        _ => bad_param(media, "body", "must be a JSON object (or an array of them)"),
+        _ => {
+            bad_param(media, "body", "must be a JSON object (or an array of them)").into_response()
+        }
     }
 }
 
@@ -412,6 +439,7 @@ fn not_acceptable() -> Response {
         codes::BAD_REQUEST,
         "Accept must allow application/graphql-response+json or application/json",
     )
+    .into_response()
 }
 
 pub async fn get(
@@ -428,12 +456,12 @@ pub async fn get(
     };
     let caller = match Caller::from_headers(&state, media, &parts.headers, peer).await {
         Ok(c) => c,
-        Err(response) => return response,
+        Err(reject) => return reject.into_response(),
     };
     let Ok(Query(raw)) =
         Query::<HashMap<String, String>>::from_request_parts(&mut parts, &state).await
     else {
-        return bad_param(media, "query string", "is malformed");
+        return bad_param(media, "query string", "is malformed").into_response();
     };
     // GET carries every parameter as a string: JSON ones are decoded, the others kept.
     let mut params = serde_json::Map::new();
@@ -447,7 +475,7 @@ pub async fn get(
             "variables" | "extensions" if value.is_empty() => continue,
             "variables" | "extensions" => match serde_json::from_str::<Value>(&value) {
                 Ok(v) => v,
-                Err(_) => return bad_param(media, &key, "is not JSON"),
+                Err(_) => return bad_param(media, &key, "is not JSON").into_response(),
             },
             _ => Value::String(value),
         };
@@ -455,10 +483,10 @@ pub async fn get(
     }
     let request = match request_from_params(media, &params) {
         Ok(r) => r.data(ReadOnly),
-        Err(response) => return response,
+        Err(reject) => return reject.into_response(),
     };
     if let Err(response) = caller.charge(&state, media, 1) {
-        return response;
+        return response.into_response();
     }
     let (status, body) = render(media, state.schema.execute(caller.attach(request)).await);
     finish(media, status, &body)
@@ -557,7 +585,8 @@ async fn websocket(
                 "at most {} WebSockets may be open from one address",
                 state.sockets.max_connections_per_address
             ),
-        );
+        )
+        .into_response();
     };
     let upgrade = match WebSocketUpgrade::from_request_parts(parts, &state).await {
         Ok(u) => u,

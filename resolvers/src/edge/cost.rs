@@ -105,6 +105,8 @@ pub struct Cost {
     pub depth: usize,
     /// Deepest field nesting on any path, introspection included.
     pub any_depth: usize,
+    /// Whether the document asks for `__schema` or `__type`.
+    pub introspection: bool,
 }
 
 impl Cost {
@@ -113,6 +115,7 @@ impl Cost {
         self.aliases = self.aliases.saturating_add(other.aliases);
         self.depth = self.depth.max(other.depth);
         self.any_depth = self.any_depth.max(other.any_depth);
+        self.introspection |= other.introspection;
     }
 }
 
@@ -144,6 +147,9 @@ pub fn check_document(doc: &ExecutableDocument, limits: &EdgeLimits) -> Result<C
             total.any_depth as u64,
         ),
     ];
+    if total.introspection && !limits.introspection {
+        return Err(Refusal::IntrospectionDisabled);
+    }
     for (limit, max, actual) in checks {
         if actual > max as u64 {
             return Err(Refusal::too_complex(
@@ -177,6 +183,7 @@ impl<'a> Meter<'a> {
                         aliases: inner.aliases + u64::from(field.alias.is_some()),
                         depth: if introspection { 0 } else { inner.depth + 1 },
                         any_depth: inner.any_depth + 1,
+                        introspection: introspection || inner.introspection,
                     });
                 }
                 Selection::FragmentSpread(spread) => {

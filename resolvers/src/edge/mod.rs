@@ -106,6 +106,8 @@ pub enum Refusal {
     HashMismatch(String),
     #[error("only trusted documents run on this server; this one is not in its manifest")]
     NotTrusted,
+    #[error("introspection is turned off on this server")]
+    IntrospectionDisabled,
     #[error("mutations must use POST")]
     MutationOverGet,
     #[error("{field}: {message}")]
@@ -146,6 +148,7 @@ impl Refusal {
             Self::HashMismatch(_) => codes::PERSISTED_QUERY_HASH_MISMATCH,
             Self::NotTrusted => codes::DOCUMENT_NOT_TRUSTED,
             Self::MutationOverGet => codes::METHOD_NOT_ALLOWED,
+            Self::IntrospectionDisabled => codes::INTROSPECTION_DISABLED,
             Self::BadRequest { .. } => codes::BAD_REQUEST,
         }
     }
@@ -184,6 +187,7 @@ pub mod codes {
     pub const PERSISTED_QUERY_NOT_SUPPORTED: &str = "PERSISTED_QUERY_NOT_SUPPORTED";
     pub const PERSISTED_QUERY_HASH_MISMATCH: &str = "PERSISTED_QUERY_HASH_MISMATCH";
     pub const DOCUMENT_NOT_TRUSTED: &str = "DOCUMENT_NOT_TRUSTED";
+    pub const INTROSPECTION_DISABLED: &str = "INTROSPECTION_DISABLED";
     pub const METHOD_NOT_ALLOWED: &str = "METHOD_NOT_ALLOWED";
     pub const BAD_REQUEST: &str = "BAD_REQUEST";
     pub const TIMEOUT: &str = "TIMEOUT";

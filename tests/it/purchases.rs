@@ -4,11 +4,9 @@
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test here
 
-mod common;
-
 use std::sync::Arc;
 
-use common::{App, Socket, Stack, error_code};
+use crate::common::{App, Socket, Stack, error_code};
 use mercado::config::BusKind;
 use mercado_resolvers::Role;
 use serde_json::{Value, json};
@@ -276,20 +274,10 @@ async fn two_hundred_concurrent_orders_for_twenty_units_confirm_exactly_twenty()
 /// A graphql-transport-ws client on `base`, acknowledged, authenticated as `token`.
 async fn ws_client(base: &str, token: &str) -> Socket {
     use futures::StreamExt;
-    let mut socket = common::ws_init(base, token).await;
+    let mut socket = crate::common::ws_init(base, token).await;
     let ack = socket.next().await.unwrap().unwrap();
     assert!(ack.to_text().unwrap().contains("connection_ack"), "{ack:?}");
     socket
-}
-
-async fn next_message(socket: &mut Socket) -> Value {
-    use futures::StreamExt;
-    let frame = tokio::time::timeout(std::time::Duration::from_secs(10), socket.next())
-        .await
-        .expect("a message within 10 s")
-        .unwrap()
-        .unwrap();
-    serde_json::from_str(frame.to_text().unwrap()).unwrap()
 }
 
 #[tokio::test]
@@ -320,7 +308,7 @@ async fn order_status_streams_every_transition_to_a_client_on_another_instance()
         .send(Message::text(json!({"id": "x", "type": "subscribe", "payload": {"query": format!("subscription {{ orderStatus(orderId: \"{id}\") {{ status }} }}")}}).to_string()))
         .await
         .unwrap();
-    let refused = next_message(&mut intruder).await;
+    let refused = crate::common::ws_next(&mut intruder).await;
     assert_eq!(
         refused["payload"]["errors"][0]["extensions"]["code"], "NOT_FOUND",
         "{refused}"
@@ -331,7 +319,7 @@ async fn order_status_streams_every_transition_to_a_client_on_another_instance()
         .send(Message::text(json!({"id": "1", "type": "subscribe", "payload": {"query": format!("subscription {{ orderStatus(orderId: \"{id}\") {{ status reason at }} }}")}}).to_string()))
         .await
         .unwrap();
-    let first = next_message(&mut socket).await;
+    let first = crate::common::ws_next(&mut socket).await;
     assert_eq!(
         first["payload"]["data"]["orderStatus"]["status"], "PENDING",
         "{first}"
@@ -345,7 +333,7 @@ async fn order_status_streams_every_transition_to_a_client_on_another_instance()
         OrderStatus::Confirmed,
     ] {
         assert_eq!(saga.advance(uuid).await.unwrap(), Some(expected));
-        let msg = next_message(&mut socket).await;
+        let msg = crate::common::ws_next(&mut socket).await;
         received.push(
             msg["payload"]["data"]["orderStatus"]["status"]
                 .as_str()
@@ -355,7 +343,7 @@ async fn order_status_streams_every_transition_to_a_client_on_another_instance()
     }
     assert_eq!(received, ["PENDING", "STOCK_HELD", "PAID", "CONFIRMED"]);
     assert_eq!(
-        next_message(&mut socket).await,
+        crate::common::ws_next(&mut socket).await,
         json!({"id": "1", "type": "complete"})
     );
     a.stop().await;

@@ -5,11 +5,9 @@
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test here
 
-mod common;
-
 use std::{collections::HashSet, time::Duration};
 
-use common::{App, CREATE_PRODUCT, Stack, error_code};
+use crate::common::{App, CREATE_PRODUCT, Stack, error_code};
 use mercado::{
     config::BusKind,
     events::EventEnvelope,

@@ -2,28 +2,11 @@
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test here
 
-mod common;
-
-use common::{Socket, Stack, ws_connect};
-use futures::{SinkExt, StreamExt};
+use crate::common::{Stack, ws_connect, ws_next};
+use futures::SinkExt;
 use mercado::config::BusKind;
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
-
-async fn next_json(socket: &mut Socket) -> Value {
-    loop {
-        let msg = tokio::time::timeout(std::time::Duration::from_secs(10), socket.next())
-            .await
-            .expect("a message within 10 s")
-            .expect("socket open")
-            .expect("valid frame");
-        match msg {
-            Message::Text(text) => return serde_json::from_str(&text).unwrap(),
-            Message::Close(frame) => return json!({"closed": frame.map(|f| u16::from(f.code))}),
-            _ => continue,
-        }
-    }
-}
 
 #[tokio::test]
 async fn transport_ws_handshake_and_a_subscription_to_completion() {
@@ -36,7 +19,7 @@ async fn transport_ws_handshake_and_a_subscription_to_completion() {
         ))
         .await
         .unwrap();
-    assert_eq!(next_json(&mut socket).await["type"], "connection_ack");
+    assert_eq!(ws_next(&mut socket).await["type"], "connection_ack");
     socket
         .send(Message::text(
             json!({"id": "1", "type": "subscribe", "payload": {"query": "subscription { heartbeat(intervalMs: 100, count: 2) { seq } }"}})
@@ -44,13 +27,13 @@ async fn transport_ws_handshake_and_a_subscription_to_completion() {
         ))
         .await
         .unwrap();
-    let first = next_json(&mut socket).await;
+    let first = ws_next(&mut socket).await;
     assert_eq!(first["type"], "next");
     assert_eq!(first["payload"]["data"]["heartbeat"]["seq"], 1);
-    let second = next_json(&mut socket).await;
+    let second = ws_next(&mut socket).await;
     assert_eq!(second["payload"]["data"]["heartbeat"]["seq"], 2);
     assert_eq!(
-        next_json(&mut socket).await,
+        ws_next(&mut socket).await,
         json!({"id": "1", "type": "complete"})
     );
     app.stop().await;
@@ -69,7 +52,7 @@ async fn a_bad_token_in_connection_init_closes_the_socket() {
         ))
         .await
         .unwrap();
-    let reply = next_json(&mut socket).await;
+    let reply = ws_next(&mut socket).await;
     assert!(
         reply.get("closed").is_some(),
         "expected a close, got {reply}"

@@ -1,16 +1,14 @@
 //! Benchmarks (ignored by default): purchase throughput and subscription delivery latency.
 //!
-//!     scripts/test --test bench_saga -- --ignored --nocapture
+//!     scripts/test --test it bench_saga -- --ignored --nocapture
 //!
 //! Results go in docs/benchmarks.md.
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed benchmark here
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{Stack, percentile};
+use crate::common::{Stack, percentile};
 use futures::{SinkExt, StreamExt};
 use mercado::config::BusKind;
 use mercado_resolvers::Role;
@@ -92,7 +90,7 @@ async fn subscription_delivery_latency() {
             .as_str()
             .unwrap()
             .to_string();
-        let mut socket = common::ws_init(&b.base, &buyer).await;
+        let mut socket = crate::common::ws_init(&b.base, &buyer).await;
         socket.next().await.unwrap().unwrap();
         socket.send(Message::text(json!({"id": "1", "type": "subscribe", "payload": {"query": format!("subscription {{ orderStatus(orderId: \"{id}\") {{ status at }} }}")}}).to_string())).await.unwrap();
         socket.next().await.unwrap().unwrap(); // the current state

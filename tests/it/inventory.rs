@@ -4,11 +4,9 @@
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test here
 
-mod common;
-
 use std::sync::Arc;
 
-use common::{App, Stack, error_code, violation_fields};
+use crate::common::{App, Stack, error_code, violation_fields};
 use mercado::config::BusKind;
 use mercado_resolvers::{
     Role,

@@ -4,9 +4,7 @@
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test here
 
-mod common;
-
-use common::{App, CREATE_PRODUCT, Socket, Stack, error_code, violation_fields, ws_init};
+use crate::common::{App, CREATE_PRODUCT, Socket, Stack, error_code, violation_fields, ws_init};
 use futures::{SinkExt, StreamExt};
 use mercado::{auth::LocalIssuer, config::BusKind};
 use mercado_resolvers::Role;

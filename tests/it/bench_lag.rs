@@ -1,18 +1,16 @@
 //! Benchmark (ignored by default): commit-to-visible lag, from `createProduct`'s answer (the
 //! transaction has committed) to the product's first appearance in `product(id)`, for each bus.
 //!
-//!     scripts/test --test bench_lag -- --ignored --nocapture
+//!     scripts/test --test it bench_lag -- --ignored --nocapture
 //!
 //! Sequential writes, one poller polling every 2 ms; results go in docs/benchmarks.md. The
 //! projector also logs each event's commit-to-projection lag (`lag_ms`, debug level).
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed benchmark here
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{CREATE_PRODUCT, Stack, percentile};
+use crate::common::{CREATE_PRODUCT, Stack, percentile};
 use mercado::config::BusKind;
 use mercado_resolvers::Role;
 use serde_json::json;

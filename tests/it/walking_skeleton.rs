@@ -4,9 +4,7 @@
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test here
 
-mod common;
-
-use common::{CREATE_PRODUCT, Stack, error_code, violation_fields};
+use crate::common::{CREATE_PRODUCT, Stack, error_code, violation_fields};
 use mercado::{
     config::BusKind,
     events::{EventEnvelope, PRODUCT_UPSERTED},

@@ -1,0 +1,18 @@
+//! Integration tests against the real local stack (PostgreSQL, the local AWS-API server, NATS,
+//! Chromium), in one binary: each suite is a module, so a build links the AWS SDKs once.
+//!
+//!     scripts/test --test it                  # every suite
+//!     scripts/test --test it walking_skeleton # one suite (a name filter)
+
+mod common;
+
+mod auth_profiles;
+mod bench_lag;
+mod bench_saga;
+mod browser;
+mod catalog_sync;
+mod edge;
+mod inventory;
+mod purchases;
+mod walking_skeleton;
+mod websocket;
