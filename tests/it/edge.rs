@@ -694,3 +694,105 @@ async fn sigterm_drains_in_flight_requests_and_a_second_signal_exits_at_once() {
     }
     stack.cleanup().await;
 }
+
+/// Benchmark (ignored by default): what a refusal costs, and what `/healthz` latency looks like
+/// while four clients send the 2^30 fragment document back to back.
+///
+///     scripts/test --test it bench_edge -- --ignored --nocapture
+#[tokio::test]
+#[ignore = "benchmark: run explicitly"]
+async fn bench_edge_refusals_and_health_under_attack() {
+    use std::time::Instant;
+
+    use crate::common::percentile;
+    let stack = Stack::new(BusKind::Inprocess).await;
+    let app = stack.start().await;
+    let classes = [
+        ("2^30 fragment expansion (2 KB)", exponential_fragments(30)),
+        (
+            "1,000 aliases (15 KB, parsed off the workers)",
+            format!(
+                "{{ {} }}",
+                (0..1_000)
+                    .map(|i| format!("a{i}: __typename "))
+                    .collect::<String>()
+            ),
+        ),
+        (
+            "300 directives",
+            format!("{{ __typename {} }}", "@skip(if: false) ".repeat(300)),
+        ),
+        (
+            "60 KB document",
+            format!("{{ __typename }} #{}", "x".repeat(60_000)),
+        ),
+    ];
+    println!("| document | n | p50 | max |");
+    println!("|---|---|---|---|");
+    for (what, query) in &classes {
+        let mut samples = Vec::new();
+        for _ in 0..50 {
+            let started = Instant::now();
+            let (status, _) = post_raw(&app, json!({"query": query})).await;
+            samples.push(started.elapsed());
+            assert!(status == 400 || status == 200, "{what}: {status}");
+        }
+        samples.sort();
+        println!(
+            "| {what} | 50 | {:.2} ms | {:.2} ms |",
+            percentile(&samples, 50.0).as_secs_f64() * 1e3,
+            samples[samples.len() - 1].as_secs_f64() * 1e3
+        );
+    }
+    let health = |label: &'static str, attack: bool| {
+        let app = &app;
+        async move {
+            let stop = Arc::new(AtomicBool::new(false));
+            let attackers: Vec<_> = (0..if attack { 4 } else { 0 })
+                .map(|_| {
+                    let (http, url, stop) = (
+                        reqwest::Client::new(),
+                        format!("{}/graphql", app.base),
+                        stop.clone(),
+                    );
+                    tokio::spawn(async move {
+                        let body = json!({"query": exponential_fragments(30)});
+                        let mut sent = 0u32;
+                        while !stop.load(Ordering::Relaxed) {
+                            http.post(&url).json(&body).send().await.unwrap();
+                            sent += 1;
+                        }
+                        sent
+                    })
+                })
+                .collect();
+            let mut samples = Vec::new();
+            for _ in 0..300 {
+                let started = Instant::now();
+                let resp = app
+                    .http
+                    .get(format!("{}/healthz", app.base))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(resp.status(), 200);
+                samples.push(started.elapsed());
+            }
+            stop.store(true, Ordering::Relaxed);
+            let mut refused = 0;
+            for a in attackers {
+                refused += a.await.unwrap();
+            }
+            samples.sort();
+            println!(
+                "| /healthz, {label} | 300 | p50 {:.2} ms, p99 {:.2} ms | {refused} attack documents refused meanwhile |",
+                percentile(&samples, 50.0).as_secs_f64() * 1e3,
+                percentile(&samples, 99.0).as_secs_f64() * 1e3,
+            );
+        }
+    };
+    health("idle", false).await;
+    health("4 attackers", true).await;
+    app.stop().await;
+    stack.cleanup().await;
+}
