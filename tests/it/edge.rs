@@ -12,7 +12,7 @@ use std::{
     time::Duration,
 };
 
-use crate::common::{App, Stack, error_code, ws_connect, ws_next};
+use crate::common::{App, Stack, error_code, ws_acked, ws_connect, ws_next, ws_send, ws_subscribe};
 use futures::{SinkExt, StreamExt};
 use mercado::config::BusKind;
 use mercado_resolvers::{Role, edge::persisted::sha256_hex};
@@ -198,21 +198,8 @@ async fn every_hostile_document_is_refused_with_a_code_while_health_answers() {
         .unwrap();
     assert_eq!(resp.status(), 400);
     assert_eq!(error_code(&resp.json().await.unwrap()), "QUERY_TOO_COMPLEX");
-    let mut socket = ws_connect(&app.base).await;
-    socket
-        .send(Message::text(
-            json!({"type": "connection_init"}).to_string(),
-        ))
-        .await
-        .unwrap();
-    assert_eq!(ws_next(&mut socket).await["type"], "connection_ack");
-    socket
-        .send(Message::text(
-            json!({"id": "1", "type": "subscribe", "payload": {"query": exponential_fragments(30)}})
-                .to_string(),
-        ))
-        .await
-        .unwrap();
+    let mut socket = ws_acked(&app.base, None).await;
+    ws_subscribe(&mut socket, "1", &exponential_fragments(30)).await;
     // async-graphql reports a refused operation as one `next` with errors, then `complete`.
     let refused = ws_next(&mut socket).await;
     assert_eq!(refused["type"], "next", "{refused}");
@@ -478,22 +465,10 @@ async fn websockets_are_bounded_in_time_count_subscriptions_and_size() {
     assert_eq!(ws_next(&mut silent).await, json!({"closed": 4408}));
 
     // A third subscription on one socket gets an error for its id; the first two run.
-    let mut socket = ws_connect(&app.base).await;
-    socket
-        .send(Message::text(
-            json!({"type": "connection_init"}).to_string(),
-        ))
-        .await
-        .unwrap();
-    assert_eq!(ws_next(&mut socket).await["type"], "connection_ack");
+    let mut socket = ws_acked(&app.base, None).await;
     let beat = "subscription { heartbeat(intervalMs: 60000, count: 2) { seq } }";
     for id in ["1", "2", "3"] {
-        socket
-            .send(Message::text(
-                json!({"id": id, "type": "subscribe", "payload": {"query": beat}}).to_string(),
-            ))
-            .await
-            .unwrap();
+        ws_subscribe(&mut socket, id, beat).await;
     }
     let mut seen = Vec::new();
     for _ in 0..3 {
@@ -516,18 +491,8 @@ async fn websockets_are_bounded_in_time_count_subscriptions_and_size() {
         ]
     );
     // Completing one frees its slot.
-    socket
-        .send(Message::text(
-            json!({"id": "1", "type": "complete"}).to_string(),
-        ))
-        .await
-        .unwrap();
-    socket
-        .send(Message::text(
-            json!({"id": "4", "type": "subscribe", "payload": {"query": beat}}).to_string(),
-        ))
-        .await
-        .unwrap();
+    ws_send(&mut socket, json!({"id": "1", "type": "complete"})).await;
+    ws_subscribe(&mut socket, "4", beat).await;
     let next = loop {
         let msg = ws_next(&mut socket).await;
         if msg != json!({"id": "1", "type": "complete"}) {
@@ -576,21 +541,13 @@ async fn websockets_are_bounded_in_time_count_subscriptions_and_size() {
 async fn stopping_closes_open_subscriptions_with_1001() {
     let stack = Stack::new(BusKind::Inprocess).await;
     let app = stack.start().await;
-    let mut socket = ws_connect(&app.base).await;
-    socket
-        .send(Message::text(
-            json!({"type": "connection_init"}).to_string(),
-        ))
-        .await
-        .unwrap();
-    assert_eq!(ws_next(&mut socket).await["type"], "connection_ack");
-    socket
-        .send(Message::text(
-            json!({"id": "1", "type": "subscribe", "payload": {"query": "subscription { heartbeat(intervalMs: 60000, count: 5) { seq } }"}})
-                .to_string(),
-        ))
-        .await
-        .unwrap();
+    let mut socket = ws_acked(&app.base, None).await;
+    ws_subscribe(
+        &mut socket,
+        "1",
+        "subscription { heartbeat(intervalMs: 60000, count: 5) { seq } }",
+    )
+    .await;
     assert_eq!(ws_next(&mut socket).await["type"], "next");
     let stopping = tokio::spawn(app.stop());
     assert_eq!(ws_next(&mut socket).await, json!({"closed": 1001}));
@@ -636,14 +593,7 @@ async fn sigterm_drains_in_flight_requests_and_a_second_signal_exits_at_once() {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        let mut socket = ws_connect(&base).await;
-        socket
-            .send(Message::text(
-                json!({"type": "connection_init"}).to_string(),
-            ))
-            .await
-            .unwrap();
-        assert_eq!(ws_next(&mut socket).await["type"], "connection_ack");
+        let mut socket = ws_acked(&base, None).await;
         // An in-flight request: its body arrives in two halves, around the signal.
         let body = json!({"query": "{ __typename }"}).to_string();
         let (first, rest) = body.split_at(10);

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use crate::common::{App, Socket, Stack, error_code};
+use crate::common::{App, Stack, error_code};
 use mercado::config::BusKind;
 use mercado_resolvers::Role;
 use serde_json::{Value, json};
@@ -272,14 +272,6 @@ async fn two_hundred_concurrent_orders_for_twenty_units_confirm_exactly_twenty()
 }
 
 /// A graphql-transport-ws client on `base`, acknowledged, authenticated as `token`.
-async fn ws_client(base: &str, token: &str) -> Socket {
-    use futures::StreamExt;
-    let mut socket = crate::common::ws_init(base, token).await;
-    let ack = socket.next().await.unwrap().unwrap();
-    assert!(ack.to_text().unwrap().contains("connection_ack"), "{ack:?}");
-    socket
-}
-
 #[tokio::test]
 async fn order_status_streams_every_transition_to_a_client_on_another_instance() {
     use futures::SinkExt;
@@ -303,7 +295,8 @@ async fn order_status_streams_every_transition_to_a_client_on_another_instance()
         .to_string();
 
     // Someone else may not watch it.
-    let mut intruder = ws_client(&b.base, &stack.token("intruder", &[Role::Buyer])).await;
+    let mut intruder =
+        crate::common::ws_acked(&b.base, Some(&stack.token("intruder", &[Role::Buyer]))).await;
     intruder
         .send(Message::text(json!({"id": "x", "type": "subscribe", "payload": {"query": format!("subscription {{ orderStatus(orderId: \"{id}\") {{ status }} }}")}}).to_string()))
         .await
@@ -314,7 +307,7 @@ async fn order_status_streams_every_transition_to_a_client_on_another_instance()
         "{refused}"
     );
 
-    let mut socket = ws_client(&b.base, &buyer).await;
+    let mut socket = crate::common::ws_acked(&b.base, Some(&buyer)).await;
     socket
         .send(Message::text(json!({"id": "1", "type": "subscribe", "payload": {"query": format!("subscription {{ orderStatus(orderId: \"{id}\") {{ status reason at }} }}")}}).to_string()))
         .await

@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test here
 
-use crate::common::{Stack, ws_connect, ws_next};
+use crate::common::{Stack, ws_acked, ws_connect, ws_next, ws_subscribe};
 use futures::SinkExt;
 use mercado::config::BusKind;
 use serde_json::json;
@@ -12,21 +12,13 @@ use tokio_tungstenite::tungstenite::Message;
 async fn transport_ws_handshake_and_a_subscription_to_completion() {
     let stack = Stack::new(BusKind::Inprocess).await;
     let app = stack.start().await;
-    let mut socket = ws_connect(&app.base).await;
-    socket
-        .send(Message::text(
-            json!({"type": "connection_init", "payload": {}}).to_string(),
-        ))
-        .await
-        .unwrap();
-    assert_eq!(ws_next(&mut socket).await["type"], "connection_ack");
-    socket
-        .send(Message::text(
-            json!({"id": "1", "type": "subscribe", "payload": {"query": "subscription { heartbeat(intervalMs: 100, count: 2) { seq } }"}})
-                .to_string(),
-        ))
-        .await
-        .unwrap();
+    let mut socket = ws_acked(&app.base, None).await;
+    ws_subscribe(
+        &mut socket,
+        "1",
+        "subscription { heartbeat(intervalMs: 100, count: 2) { seq } }",
+    )
+    .await;
     let first = ws_next(&mut socket).await;
     assert_eq!(first["type"], "next");
     assert_eq!(first["payload"]["data"]["heartbeat"]["seq"], 1);

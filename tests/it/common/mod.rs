@@ -383,6 +383,46 @@ pub async fn ws_init(base: &str, token: &str) -> Socket {
     socket
 }
 
+/// A socket past its handshake: [`ws_connect`], `connection_init` (with `token` when given),
+/// and the server's `connection_ack`.
+pub async fn ws_acked(base: &str, token: Option<&str>) -> Socket {
+    let mut socket = match token {
+        Some(token) => ws_init(base, token).await,
+        None => {
+            let mut socket = ws_connect(base).await;
+            ws_send(
+                &mut socket,
+                json!({"type": "connection_init", "payload": {}}),
+            )
+            .await;
+            socket
+        }
+    };
+    let ack = ws_next(&mut socket).await;
+    assert_eq!(ack["type"], "connection_ack", "{ack}");
+    socket
+}
+
+/// Sends one protocol message.
+pub async fn ws_send(socket: &mut Socket, message: Value) {
+    use futures::SinkExt;
+    socket
+        .send(tokio_tungstenite::tungstenite::Message::text(
+            message.to_string(),
+        ))
+        .await
+        .unwrap();
+}
+
+/// Sends `subscribe` for `query` under `id`.
+pub async fn ws_subscribe(socket: &mut Socket, id: &str, query: &str) {
+    ws_send(
+        socket,
+        json!({"id": id, "type": "subscribe", "payload": {"query": query}}),
+    )
+    .await;
+}
+
 /// The next text message as JSON, or `{"closed": code}` when the server closes the socket;
 /// fails after 10 s without one.
 pub async fn ws_next(socket: &mut Socket) -> Value {
