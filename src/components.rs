@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use mercado_resolvers::{MercadoSchema, Ports, edge::EdgeGuard};
+use mercado_resolvers::{MercadoSchema, Ports, catalog::CatalogChanges, edge::EdgeGuard};
 use sqlx::PgPool;
 
 use crate::{
@@ -12,7 +12,10 @@ use crate::{
     bus::{EventBridgePublisher, InProcessPublisher, Publisher},
     config::{BusKind, ServeConfig},
     dynamo::{DynamoCatalog, DynamoProfiles},
-    postgres::{self, PgInventory, PgSignInThrottle},
+    postgres::{
+        self, PgInventory, PgSignInThrottle,
+        notifications::{PgCatalogChanges, PgOrderEvents},
+    },
     s3::S3Images,
     workers::{
         Consume, image_events::ImageEvents, projector::Projector, sqs_consumer::SqsConsumer,
@@ -36,7 +39,8 @@ pub struct Components {
     pub image_consumer: Option<Arc<dyn Consume>>,
     pub image_events: Arc<ImageEvents>,
     pub orders: Arc<crate::postgres::PgOrders>,
-    pub order_events: Arc<crate::postgres::order_events::PgOrderEvents>,
+    pub order_events: Arc<PgOrderEvents>,
+    pub catalog_changes: Arc<dyn CatalogChanges>,
     pub saga: Arc<crate::workers::saga::SagaRunner>,
 }
 
@@ -47,10 +51,13 @@ impl Components {
         let pool = postgres::connect(&config.database).await?;
         postgres::migrate(&pool).await?;
         let aws = crate::aws::load().await;
+        let catalog_changes: Arc<dyn CatalogChanges> =
+            Arc::new(PgCatalogChanges::start(pool.clone()));
         let catalog = DynamoCatalog::new(
             aws_sdk_dynamodb::Client::new(&aws),
             &config.aws.catalog_table,
-        );
+        )
+        .announcing(catalog_changes.clone());
         let projector = Arc::new(Projector::new(catalog.clone()));
         let (publisher, consumer): (Arc<dyn Publisher>, Option<Arc<dyn Consume>>) = match config.bus
         {
@@ -108,9 +115,7 @@ impl Components {
             pool.clone(),
             config.hold_ttl_seconds,
         ));
-        let order_events = Arc::new(crate::postgres::order_events::PgOrderEvents::start(
-            pool.clone(),
-        ));
+        let order_events = Arc::new(PgOrderEvents::start(pool.clone()));
         let saga = Arc::new(crate::workers::saga::SagaRunner::new(
             orders.clone(),
             inventory.clone(),
@@ -132,16 +137,19 @@ impl Components {
             image_events,
             orders,
             order_events,
+            catalog_changes,
             saga,
         })
     }
 
-    /// The executable schema over these adapters, guarded by `edge`.
-    pub fn schema(&self, edge: EdgeGuard) -> MercadoSchema {
+    /// The executable schema over these adapters, guarded by `edge`; catalog reads wait at
+    /// most `read_wait` for consistency tokens.
+    pub fn schema(&self, edge: EdgeGuard, read_wait: std::time::Duration) -> MercadoSchema {
         mercado_resolvers::build_schema(
             Ports {
                 inventory: self.inventory.clone(),
                 catalog: Arc::new(self.catalog.clone()),
+                catalog_changes: self.catalog_changes.clone(),
                 identity: self.identity.clone(),
                 throttle: self.throttle.clone(),
                 profiles: self.profiles.clone(),
@@ -150,6 +158,7 @@ impl Components {
                 order_events: self.order_events.clone(),
             },
             edge,
+            read_wait,
         )
     }
 }

@@ -487,6 +487,16 @@ pub struct ServeConfig {
         action = clap::ArgAction::Set
     )]
     pub rest_require_token: bool,
+    /// Longest a catalog read waits for the versions its consistency tokens name, in
+    /// milliseconds (0 to 10000); past it the read answers with `STALE_READ`.
+    #[arg(
+        long,
+        env = "MERCADO_READ_WAIT_MS",
+        value_name = "MERCADO_READ_WAIT_MS",
+        default_value_t = 2_000,
+        value_parser = clap::value_parser!(u64).range(0..=10_000)
+    )]
+    pub read_wait_ms: u64,
     /// Time in-flight requests get to finish after SIGTERM, in seconds; WebSockets are closed
     /// at once (1001). A second signal exits immediately.
     #[arg(
@@ -530,6 +540,10 @@ impl ServeConfig {
                 u64::try_from(self.sqs_wait_seconds.max(1)).unwrap_or(1),
             ),
         }
+    }
+
+    pub fn read_wait(&self) -> Duration {
+        Duration::from_millis(self.read_wait_ms)
     }
 
     pub fn relay_poll(&self) -> Duration {

@@ -46,7 +46,11 @@ pub struct Mutation(
 /// Live streams over graphql-transport-ws (or the legacy graphql-ws protocol).
 #[derive(MergedSubscription, Default)]
 #[graphql(name = "Subscription")]
-pub struct Subscription(system::SystemSubscription, purchases::PurchasesSubscription);
+pub struct Subscription(
+    system::SystemSubscription,
+    purchases::PurchasesSubscription,
+    catalog::CatalogSubscription,
+);
 
 /// The executable schema type the server serves.
 pub type MercadoSchema = Schema<Query, Mutation, Subscription>;
@@ -56,6 +60,7 @@ pub type MercadoSchema = Schema<Query, Mutation, Subscription>;
 pub struct Ports {
     pub inventory: Arc<dyn inventory::InventoryStore>,
     pub catalog: Arc<dyn catalog::CatalogReader>,
+    pub catalog_changes: Arc<dyn catalog::CatalogChanges>,
     pub identity: Arc<dyn auth::IdentityProvider>,
     pub throttle: Arc<dyn auth::SignInThrottle>,
     pub profiles: Arc<dyn profiles::ProfileStore>,
@@ -67,7 +72,18 @@ pub struct Ports {
 /// Builds the schema the server executes, with the ports in its context data and the edge
 /// guarding every document (depth, complexity and the other limits are enforced there, where
 /// fragments are measured once instead of once per spread).
-pub fn build_schema(ports: Ports, edge: edge::EdgeGuard) -> MercadoSchema {
+/// `read_wait` bounds how long a catalog read waits for the versions its consistency tokens
+/// name.
+pub fn build_schema(
+    ports: Ports,
+    edge: edge::EdgeGuard,
+    read_wait: std::time::Duration,
+) -> MercadoSchema {
+    let feed = catalog::CatalogFeed::start(
+        ports.catalog.clone(),
+        ports.catalog_changes.clone(),
+        read_wait,
+    );
     let mut builder = Schema::build(
         Query::default(),
         Mutation::default(),
@@ -80,6 +96,7 @@ pub fn build_schema(ports: Ports, edge: edge::EdgeGuard) -> MercadoSchema {
         .extension(edge)
         .data(ports.inventory)
         .data(ports.catalog)
+        .data(feed)
         .data(DataLoader::new(
             profiles::SellerLoader::new(ports.profiles.clone()),
             tokio::spawn,

@@ -13,7 +13,10 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::{Client, error::DisplayErrorContext, types::AttributeValue};
 use mercado_resolvers::{
     StoreError,
-    catalog::{CatalogReader, ProductPage, ProductQuery, ProductSort},
+    catalog::{
+        AppliedVersion, CatalogChanges, CatalogEntry, CatalogReader, ProductPage, ProductQuery,
+        ProductSort,
+    },
     inventory::{Product, ProductStatus},
 };
 use uuid::Uuid;
@@ -45,6 +48,10 @@ pub struct DynamoCatalog {
     client: Client,
     table: String,
     query_calls: Arc<AtomicU64>,
+    /// Single-item and batch reads of stored entries (live streams, consistency waits).
+    entry_calls: Arc<AtomicU64>,
+    /// Told of every applied write, so every instance hears it.
+    changes: Option<Arc<dyn CatalogChanges>>,
 }
 
 type Item = HashMap<String, AttributeValue>;
@@ -55,7 +62,21 @@ impl DynamoCatalog {
             client,
             table: table.into(),
             query_calls: Arc::default(),
+            entry_calls: Arc::default(),
+            changes: None,
         }
+    }
+
+    /// Announces every write this catalog applies (projector, reconciler) on `changes`.
+    #[must_use]
+    pub fn announcing(mut self, changes: Arc<dyn CatalogChanges>) -> Self {
+        self.changes = Some(changes);
+        self
+    }
+
+    /// How many entry reads (`GetItem`, `BatchGetItem`) this catalog has made.
+    pub fn entry_calls(&self) -> u64 {
+        self.entry_calls.load(Ordering::Relaxed)
     }
 
     pub fn table(&self) -> &str {
@@ -119,8 +140,24 @@ impl DynamoCatalog {
         self.put_if_newer(item, version).await
     }
 
-    /// A conditional put: only over a missing item or an older version.
-    async fn put_if_newer(&self, mut item: Item, version: i64) -> Result<Upsert, StoreError> {
+    /// A conditional put: only over a missing item or an older version. An applied write is
+    /// announced; a failed announcement is logged, never undone (a later write or the read
+    /// wait's bound covers it).
+    async fn put_if_newer(&self, item: Item, version: i64) -> Result<Upsert, StoreError> {
+        let id = match item.get(ATTR_ID) {
+            Some(AttributeValue::S(id)) => Uuid::parse_str(id).ok(),
+            _ => None,
+        };
+        let outcome = self.put_conditionally(item, version).await?;
+        if let (Upsert::Applied, Some(changes), Some(id)) = (outcome, &self.changes, id)
+            && let Err(e) = changes.announce(AppliedVersion { id, version }).await
+        {
+            tracing::warn!(%id, version, error = %e, "applied catalog write not announced");
+        }
+        Ok(outcome)
+    }
+
+    async fn put_conditionally(&self, mut item: Item, version: i64) -> Result<Upsert, StoreError> {
         item.insert(ATTR_VERSION.into(), AttributeValue::N(version.to_string()));
         let result = self
             .client
@@ -171,10 +208,7 @@ impl DynamoCatalog {
                 let Some(id) = string_attr(item, ATTR_ID) else {
                     continue;
                 };
-                let version = match item.get(ATTR_VERSION) {
-                    Some(AttributeValue::N(n)) => n.parse().unwrap_or(0),
-                    _ => 0,
-                };
+                let version = version_attr(item);
                 let deleted = matches!(item.get(ATTR_DELETED), Some(AttributeValue::Bool(true)));
                 out.push((id, version, deleted));
             }
@@ -237,8 +271,65 @@ fn string_attr(item: &Item, name: &str) -> Option<String> {
     }
 }
 
+fn version_attr(item: &Item) -> i64 {
+    match item.get(ATTR_VERSION) {
+        Some(AttributeValue::N(n)) => n.parse().unwrap_or(0),
+        _ => 0,
+    }
+}
+
 #[async_trait]
 impl CatalogReader for DynamoCatalog {
+    async fn entry(&self, id: Uuid) -> Result<CatalogEntry, StoreError> {
+        self.entry_calls.fetch_add(1, Ordering::Relaxed);
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(ATTR_ID, AttributeValue::S(id.to_string()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| {
+                StoreError::Unavailable(format!("dynamodb get: {}", DisplayErrorContext(&e)))
+            })?;
+        let Some(item) = out.item() else {
+            return Ok(CatalogEntry::Missing);
+        };
+        if matches!(item.get(ATTR_DELETED), Some(AttributeValue::Bool(true))) {
+            return Ok(CatalogEntry::Deleted {
+                version: version_attr(item),
+            });
+        }
+        Ok(decode_item(item)?.map_or(CatalogEntry::Missing, CatalogEntry::Present))
+    }
+
+    async fn versions(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, i64>, StoreError> {
+        let mut unique = ids.to_vec();
+        unique.sort();
+        unique.dedup();
+        let keys = unique
+            .iter()
+            .map(|id| HashMap::from([(ATTR_ID.to_string(), AttributeValue::S(id.to_string()))]))
+            .collect();
+        let items = super::batch_get(
+            &self.client,
+            &self.table,
+            keys,
+            true,
+            &[ATTR_ID, ATTR_VERSION],
+            &self.entry_calls,
+        )
+        .await?;
+        Ok(items
+            .iter()
+            .filter_map(|item| {
+                let id = Uuid::parse_str(&string_attr(item, ATTR_ID)?).ok()?;
+                Some((id, version_attr(item)))
+            })
+            .collect())
+    }
+
     async fn product(&self, id: Uuid) -> Result<Option<Product>, StoreError> {
         let out = self
             .client

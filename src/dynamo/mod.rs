@@ -16,7 +16,84 @@ use aws_sdk_dynamodb::{
     },
 };
 
+use std::{
+    collections::HashMap,
+    sync::atomic::{AtomicU64, Ordering},
+    time::Duration,
+};
+
+use aws_sdk_dynamodb::{
+    error::DisplayErrorContext,
+    types::{AttributeValue, KeysAndAttributes},
+};
+use mercado_resolvers::StoreError;
+
 use crate::StartupError;
+
+type Item = HashMap<String, AttributeValue>;
+
+/// `BatchGetItem` takes at most 100 keys.
+const BATCH_GET_MAX_KEYS: usize = 100;
+/// Rounds of retrying keys DynamoDB left unprocessed before giving up.
+const UNPROCESSED_RETRIES: u32 = 5;
+
+/// Every item of `table` under `keys` (100 keys a call, unprocessed keys retried with backoff),
+/// counting calls in `calls`. `attributes`: a projection (names, not expressions) or all.
+async fn batch_get(
+    client: &Client,
+    table: &str,
+    keys: Vec<Item>,
+    consistent: bool,
+    attributes: &[&str],
+    calls: &AtomicU64,
+) -> Result<Vec<Item>, StoreError> {
+    let unavailable = |e: String| StoreError::Unavailable(format!("dynamodb batch get: {e}"));
+    let mut found = Vec::with_capacity(keys.len());
+    for chunk in keys.chunks(BATCH_GET_MAX_KEYS) {
+        let mut builder = KeysAndAttributes::builder()
+            .set_keys(Some(chunk.to_vec()))
+            .consistent_read(consistent);
+        if !attributes.is_empty() {
+            let names: Vec<String> = (0..attributes.len()).map(|i| format!("#a{i}")).collect();
+            builder = builder.projection_expression(names.join(", "));
+            for (name, attr) in names.iter().zip(attributes) {
+                builder = builder.expression_attribute_names(name, *attr);
+            }
+        }
+        let mut request = Some(
+            builder
+                .build()
+                .map_err(|e| StoreError::Internal(e.to_string()))?,
+        );
+        let mut round = 0;
+        while let Some(keys) = request.take() {
+            calls.fetch_add(1, Ordering::Relaxed);
+            let out = client
+                .batch_get_item()
+                .request_items(table, keys)
+                .send()
+                .await
+                .map_err(|e| unavailable(DisplayErrorContext(&e).to_string()))?;
+            if let Some(items) = out.responses().and_then(|r| r.get(table)) {
+                found.extend(items.iter().cloned());
+            }
+            // DynamoDB may return some keys unprocessed (throttling, 16 MB cap): retry them.
+            request = out
+                .unprocessed_keys()
+                .and_then(|u| u.get(table))
+                .filter(|k| !k.keys().is_empty())
+                .cloned();
+            if request.is_some() {
+                round += 1;
+                if round > UNPROCESSED_RETRIES {
+                    return Err(unavailable("keys left unprocessed".into()));
+                }
+                tokio::time::sleep(Duration::from_millis(20 << round)).await;
+            }
+        }
+    }
+    Ok(found)
+}
 
 /// Partition key of the catalog table: the product id.
 pub const ATTR_ID: &str = "id";

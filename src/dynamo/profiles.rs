@@ -5,14 +5,13 @@
 use std::{
     collections::HashMap,
     sync::atomic::{AtomicU64, Ordering},
-    time::Duration,
 };
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::{
     Client,
     error::DisplayErrorContext,
-    types::{AttributeValue, KeysAndAttributes, ReturnValue},
+    types::{AttributeValue, ReturnValue},
 };
 use mercado_resolvers::{
     StoreError,
@@ -25,10 +24,6 @@ const ATTR_SHIPPING_ADDRESS: &str = "shipping_address";
 const ATTR_FAVORITE_CATEGORIES: &str = "favorite_categories";
 const ATTR_STORE_NAME: &str = "store_name";
 const ATTR_STORE_DESCRIPTION: &str = "store_description";
-/// `BatchGetItem` takes at most 100 keys.
-const BATCH_GET_MAX_KEYS: usize = 100;
-/// Rounds of retrying unprocessed keys before giving up.
-const UNPROCESSED_RETRIES: u32 = 5;
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -110,47 +105,21 @@ impl ProfileStore for DynamoProfiles {
         let mut unique: Vec<&String> = user_ids.iter().collect();
         unique.sort();
         unique.dedup();
-        let mut found = HashMap::with_capacity(unique.len());
-        for chunk in unique.chunks(BATCH_GET_MAX_KEYS) {
-            let keys: Vec<Item> = chunk.iter().map(|id| Self::key(id)).collect();
-            let mut request = Some(
-                KeysAndAttributes::builder()
-                    .set_keys(Some(keys))
-                    .build()
-                    .map_err(|e| StoreError::Internal(e.to_string()))?,
-            );
-            let mut round = 0;
-            while let Some(keys) = request.take() {
-                self.batch_get_calls.fetch_add(1, Ordering::Relaxed);
-                let out = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, keys)
-                    .send()
-                    .await
-                    .map_err(|e| unavailable("batch get profiles", DisplayErrorContext(&e)))?;
-                if let Some(items) = out.responses().and_then(|r| r.get(&self.table)) {
-                    for profile in items.iter().filter_map(decode) {
-                        found.insert(profile.user_id.clone(), profile);
-                    }
-                }
-                // DynamoDB may return some keys unprocessed (throttling, 16 MB cap): retry them
-                // with backoff.
-                request = out
-                    .unprocessed_keys()
-                    .and_then(|u| u.get(&self.table))
-                    .filter(|k| !k.keys().is_empty())
-                    .cloned();
-                if request.is_some() {
-                    round += 1;
-                    if round > UNPROCESSED_RETRIES {
-                        return Err(unavailable("batch get profiles", "keys left unprocessed"));
-                    }
-                    tokio::time::sleep(Duration::from_millis(20 << round)).await;
-                }
-            }
-        }
-        Ok(found)
+        let keys = unique.iter().map(|id| Self::key(id)).collect();
+        let items = super::batch_get(
+            &self.client,
+            &self.table,
+            keys,
+            false,
+            &[],
+            &self.batch_get_calls,
+        )
+        .await?;
+        Ok(items
+            .iter()
+            .filter_map(decode)
+            .map(|p| (p.user_id.clone(), p))
+            .collect())
     }
 
     async fn update(&self, user_id: &str, update: ProfileUpdate) -> Result<Profile, StoreError> {

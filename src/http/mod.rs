@@ -49,7 +49,7 @@ impl AppState {
     ) -> Result<Self, StartupError> {
         let edge = &config.edge;
         Ok(Self {
-            schema: components.schema(edge.guard()?),
+            schema: components.schema(edge.guard()?, config.read_wait()),
             verifier: components.verifier.clone(),
             inventory: components.inventory.clone(),
             readiness: Arc::new(health::Readiness::new(components.clone())),

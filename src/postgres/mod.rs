@@ -2,7 +2,7 @@
 //! resolvers' write ports.
 
 mod inventory;
-pub mod order_events;
+pub mod notifications;
 pub mod orders;
 pub mod outbox;
 mod throttle;

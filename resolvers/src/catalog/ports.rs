@@ -1,4 +1,7 @@
+use std::collections::HashMap;
+
 use async_trait::async_trait;
+use tokio::sync::broadcast;
 use uuid::Uuid;
 
 use crate::{StoreError, inventory::Product};
@@ -37,10 +40,66 @@ pub struct ProductPage {
     pub has_next_page: bool,
 }
 
+/// One product as the read model stores it, whatever its status: what live streams and
+/// consistency waits look at.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CatalogEntry {
+    /// Not in the read model (yet).
+    Missing,
+    /// Deleted; the tombstone keeps the version that deleted it.
+    Deleted { version: i64 },
+    /// The whole document, in any status.
+    Present(Product),
+}
+
+impl CatalogEntry {
+    /// The version the read model holds (0 when it holds nothing).
+    pub fn version(&self) -> i64 {
+        match self {
+            Self::Missing => 0,
+            Self::Deleted { version } => *version,
+            Self::Present(product) => product.version,
+        }
+    }
+}
+
+/// The read model applied `version` of product `id`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct AppliedVersion {
+    pub id: Uuid,
+    pub version: i64,
+}
+
+/// Tells every server instance which versions the read model applied, right after each
+/// write (projector or reconciler).
+#[async_trait]
+pub trait CatalogChanges: Send + Sync {
+    /// Announces one applied version to every instance (this one included).
+    async fn announce(&self, applied: AppliedVersion) -> Result<(), StoreError>;
+
+    /// Applied versions as they are announced, on any instance.
+    fn subscribe(&self) -> broadcast::Receiver<AppliedVersion>;
+}
+
 /// The catalog read model.
 #[async_trait]
 pub trait CatalogReader: Send + Sync {
-    async fn product(&self, id: Uuid) -> Result<Option<Product>, StoreError>;
+    /// An `ACTIVE` product, as buyers may see it.
+    async fn product(&self, id: Uuid) -> Result<Option<Product>, StoreError> {
+        Ok(match self.entry(id).await? {
+            CatalogEntry::Present(p) if p.status == crate::inventory::ProductStatus::Active => {
+                Some(p)
+            }
+            _ => None,
+        })
+    }
+
+    /// The stored item, any status, tombstones included; read strongly consistent.
+    async fn entry(&self, id: Uuid) -> Result<CatalogEntry, StoreError>;
+
+    /// The versions held for `ids` (tombstones included; ids the model does not hold are
+    /// absent); read strongly consistent.
+    async fn versions(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, i64>, StoreError>;
 
     /// Newest first, stable order. A malformed or foreign `after` is `StoreError::Invalid` on
     /// field `after`.

@@ -3,9 +3,13 @@ use std::sync::Arc;
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use uuid::Uuid;
 
-use super::{CatalogReader, ProductQuery, ProductSort};
+use super::{CatalogEntry, CatalogReader, ProductQuery, ProductSort, live::await_consistency};
 use crate::{
-    ApiError, Role, Viewer, error::into_gql, guard, inventory::Product, page::PageInfo,
+    ApiError, Role, Viewer,
+    error::into_gql,
+    guard,
+    inventory::{Product, ProductStatus},
+    page::PageInfo,
     profiles::ProfileStore,
 };
 
@@ -49,19 +53,42 @@ pub struct CatalogQuery;
 
 #[Object]
 impl CatalogQuery {
-    /// One product by id, or null when the catalog does not hold it (yet).
-    async fn product(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Product>> {
+    /// One product by id, or null when the catalog does not hold it (yet). `consistency`:
+    /// tokens from earlier writes (`Product.consistencyToken`); the read waits until the
+    /// catalog holds at least those versions (see `products`).
+    async fn product(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        consistency: Option<Vec<String>>,
+    ) -> Result<Option<Product>> {
         let id = Uuid::parse_str(&id)
             .map_err(|_| into_gql(ApiError::bad_input("id", "must be a UUID")))?;
-        reader(ctx)
-            .product(id)
+        if consistency.is_none() {
+            return reader(ctx)
+                .product(id)
+                .await
+                .map_err(|e| into_gql(e.into()));
+        }
+        await_consistency(ctx, consistency.as_deref()).await?;
+        // After a wait, read what the wait saw: the strongly consistent entry.
+        match reader(ctx)
+            .entry(id)
             .await
-            .map_err(|e| into_gql(e.into()))
+            .map_err(|e| into_gql(e.into()))?
+        {
+            CatalogEntry::Present(p) if p.status == ProductStatus::Active => Ok(Some(p)),
+            _ => Ok(None),
+        }
     }
 
     /// Active products as a Relay connection: newest first unless `sort` says otherwise.
     /// `first` is 1 to 100 (default 20); `after` is a cursor from a previous page of the same
-    /// listing. Pages are full: fewer than `first` items only at the end.
+    /// listing. Pages are full: fewer than `first` items only at the end. `consistency`:
+    /// tokens from earlier writes (`Product.consistencyToken`); the read first waits, at most
+    /// the server's read wait (2 s by default), until the catalog holds those versions; past
+    /// it the answer is what the catalog holds, with a `STALE_READ` error naming the missing
+    /// versions beside the data.
     async fn products(
         &self,
         ctx: &Context<'_>,
@@ -69,6 +96,7 @@ impl CatalogQuery {
         #[graphql(default)] sort: ProductSort,
         #[graphql(default = 20)] first: i32,
         after: Option<String>,
+        consistency: Option<Vec<String>>,
     ) -> Result<ProductConnection> {
         let filter = filter.unwrap_or_default();
         for (field, value) in [
@@ -79,6 +107,8 @@ impl CatalogQuery {
                 return Err(into_gql(ApiError::bad_input(field, "must not be negative")));
             }
         }
+        let first = page_size(first)?;
+        await_consistency(ctx, consistency.as_deref()).await?;
         let query = ProductQuery {
             category: filter.category,
             seller_id: filter.seller_id.map(|id| id.0),
@@ -86,24 +116,28 @@ impl CatalogQuery {
             max_price: filter.max_price,
             sort,
             all_statuses: false,
-            first: page_size(first)?,
+            first,
             after: after.clone(),
         };
         connection(reader(ctx).products(query).await, after.is_some())
     }
 
-    /// The caller's own products in every status (seller role), newest first.
+    /// The caller's own products in every status (seller role), newest first. `consistency`
+    /// as in `products`: pass the tokens of your writes to see them at once.
     async fn my_products(
         &self,
         ctx: &Context<'_>,
         #[graphql(default = 20)] first: i32,
         after: Option<String>,
+        consistency: Option<Vec<String>>,
     ) -> Result<ProductConnection> {
         let seller = guard::require_role(ctx, Role::Seller).map_err(into_gql)?;
+        let first = page_size(first)?;
+        await_consistency(ctx, consistency.as_deref()).await?;
         let query = ProductQuery {
             seller_id: Some(seller.subject.clone()),
             all_statuses: true,
-            first: page_size(first)?,
+            first,
             after: after.clone(),
             ..ProductQuery::default()
         };

@@ -122,6 +122,15 @@ impl Product {
         ID(self.id.to_string())
     }
 
+    /// Pass to a catalog read's `consistency` argument to read at least this version, however
+    /// far the read model lags behind the write that returned it.
+    async fn consistency_token(&self) -> String {
+        crate::catalog::live::encode_token(&[crate::catalog::AppliedVersion {
+            id: self.id,
+            version: self.version,
+        }])
+    }
+
     /// The seller's public view (batched: one store call per page of products).
     async fn seller(
         &self,

@@ -75,6 +75,7 @@ impl Stack {
             sqs_wait_seconds: 1,
             rest_require_token: false,
             shutdown_grace_seconds: 5,
+            read_wait_ms: 2_000,
             // Tests drive many requests from one address: no rate limits unless a test asks.
             edge: EdgeConfig {
                 rate_per_address: 0,
