@@ -301,7 +301,9 @@ impl CatalogReader for DynamoCatalog {
                 version: version_attr(item),
             });
         }
-        Ok(decode_item(item)?.map_or(CatalogEntry::Missing, CatalogEntry::Present))
+        Ok(decode_item(item)?.map_or(CatalogEntry::Missing, |p| {
+            CatalogEntry::Present(Box::new(p))
+        }))
     }
 
     async fn versions(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, i64>, StoreError> {

@@ -18,8 +18,6 @@ use tokio_tungstenite::tungstenite::Message;
 const ORDERS: usize = 300;
 const LATENCY_ORDERS: usize = 50;
 
-const PLACE: &str = "mutation($i: PlaceOrderInput!) { placeOrder(input: $i) { id } }";
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "benchmark: run explicitly"]
 async fn confirmed_orders_per_second() {
@@ -40,7 +38,8 @@ async fn confirmed_orders_per_second() {
         let variant = variant.clone();
         let token = stack.token(&format!("buyer-{i}"), &[Role::Buyer]);
         tasks.push(tokio::spawn(async move {
-            app.graphql(Some(&token), PLACE, json!({"i": {"items": [{"variantId": variant, "quantity": 1}], "paymentToken": "tok_approve", "idempotencyKey": "bench"}})).await;
+            app.place_order(&token, &variant, 1, "tok_approve", "bench")
+                .await;
         }));
     }
     for t in tasks {
@@ -83,8 +82,8 @@ async fn subscription_delivery_latency() {
     let saga = a.server.components.saga.clone();
     let mut samples = Vec::new();
     for n in 0..LATENCY_ORDERS {
-        let (_, placed) = a
-            .graphql(Some(&buyer), PLACE, json!({"i": {"items": [{"variantId": variant, "quantity": 1}], "paymentToken": "tok_approve", "idempotencyKey": format!("lat-{n}")}}))
+        let placed = a
+            .place_order(&buyer, &variant, 1, "tok_approve", &format!("lat-{n}"))
             .await;
         let id = placed["data"]["placeOrder"]["id"]
             .as_str()

@@ -13,6 +13,7 @@ mod browser;
 mod catalog_sync;
 mod edge;
 mod inventory;
+mod live_catalog;
 mod purchases;
 mod walking_skeleton;
 mod websocket;

@@ -11,26 +11,8 @@ use mercado::config::BusKind;
 use mercado_resolvers::Role;
 use serde_json::{Value, json};
 
-const PLACE: &str = "mutation($i: PlaceOrderInput!) { placeOrder(input: $i) { id status total { amount currency } lines { sku quantity } } }";
 const ORDER: &str =
     "query($id: ID!) { order(id: $id) { id status reason transitions { status reason } } }";
-
-async fn place(
-    app: &App,
-    token: &str,
-    variant: &str,
-    quantity: i32,
-    payment: &str,
-    key: &str,
-) -> Value {
-    app.graphql(
-        Some(token),
-        PLACE,
-        json!({"i": {"items": [{"variantId": variant, "quantity": quantity}], "paymentToken": payment, "idempotencyKey": key}}),
-    )
-    .await
-    .1
-}
 
 /// Polls `order(id)` until it reaches a terminal status (10 s at most).
 async fn settled(app: &App, token: &str, id: &str) -> Value {
@@ -82,7 +64,9 @@ async fn happy_path_decline_cancel_transient_and_idempotent_retry() {
     let buyer = stack.token("buyer", &[Role::Buyer]);
 
     // Happy path.
-    let placed = place(&app, &buyer, &variant, 2, "tok_approve", "k1").await;
+    let placed = app
+        .place_order(&buyer, &variant, 2, "tok_approve", "k1")
+        .await;
     let order = &placed["data"]["placeOrder"];
     assert_eq!(order["status"], "PENDING", "{placed}");
     assert_eq!(order["total"], json!({"amount": 2000, "currency": "EUR"}));
@@ -95,13 +79,19 @@ async fn happy_path_decline_cancel_transient_and_idempotent_retry() {
     assert_eq!(stock(&stack).await, (8, 0));
 
     // A retry with the same key returns the same order; another body with it is a conflict.
-    let again = place(&app, &buyer, &variant, 2, "tok_approve", "k1").await;
+    let again = app
+        .place_order(&buyer, &variant, 2, "tok_approve", "k1")
+        .await;
     assert_eq!(again["data"]["placeOrder"]["id"], id.as_str());
-    let clash = place(&app, &buyer, &variant, 3, "tok_approve", "k1").await;
+    let clash = app
+        .place_order(&buyer, &variant, 3, "tok_approve", "k1")
+        .await;
     assert_eq!(error_code(&clash), "CONFLICT");
 
     // Declined: stock restored.
-    let declined = place(&app, &buyer, &variant, 1, "tok_decline", "k2").await;
+    let declined = app
+        .place_order(&buyer, &variant, 1, "tok_decline", "k2")
+        .await;
     let done = settled(
         &app,
         &buyer,
@@ -112,7 +102,9 @@ async fn happy_path_decline_cancel_transient_and_idempotent_retry() {
     assert_eq!(stock(&stack).await, (8, 0));
 
     // Transient gateway failures are retried, then confirmed.
-    let flaky = place(&app, &buyer, &variant, 1, "tok_transient", "k3").await;
+    let flaky = app
+        .place_order(&buyer, &variant, 1, "tok_transient", "k3")
+        .await;
     let done = settled(
         &app,
         &buyer,
@@ -123,7 +115,9 @@ async fn happy_path_decline_cancel_transient_and_idempotent_retry() {
     assert_eq!(stock(&stack).await, (7, 0));
 
     // Not enough stock.
-    let greedy = place(&app, &buyer, &variant, 100, "tok_approve", "k4").await;
+    let greedy = app
+        .place_order(&buyer, &variant, 100, "tok_approve", "k4")
+        .await;
     let done = settled(
         &app,
         &buyer,
@@ -174,7 +168,9 @@ async fn a_cancelled_order_releases_its_stock_and_is_refunded() {
         .stocked_variant(&stack.token("seller", &[Role::Seller]), "MUG", 1000, 5)
         .await;
     let buyer = stack.token("buyer", &[Role::Buyer]);
-    let placed = place(&app, &buyer, &variant, 2, "tok_approve", "c1").await;
+    let placed = app
+        .place_order(&buyer, &variant, 2, "tok_approve", "c1")
+        .await;
     let id: uuid::Uuid = placed["data"]["placeOrder"]["id"]
         .as_str()
         .unwrap()
@@ -232,7 +228,9 @@ async fn two_hundred_concurrent_orders_for_twenty_units_confirm_exactly_twenty()
         let variant = variant.clone();
         let token = stack.token(&format!("buyer-{i}"), &[Role::Buyer]);
         tasks.push(tokio::spawn(async move {
-            let placed = place(&app, &token, &variant, 1, "tok_approve", "race").await;
+            let placed = app
+                .place_order(&token, &variant, 1, "tok_approve", "race")
+                .await;
             assert!(placed["errors"].is_null(), "{placed}");
         }));
     }
@@ -288,7 +286,9 @@ async fn order_status_streams_every_transition_to_a_client_on_another_instance()
         .stocked_variant(&stack.token("seller", &[Role::Seller]), "MUG", 1000, 3)
         .await;
     let buyer = stack.token("buyer", &[Role::Buyer]);
-    let placed = place(&a, &buyer, &variant, 1, "tok_approve", "ws").await;
+    let placed = a
+        .place_order(&buyer, &variant, 1, "tok_approve", "ws")
+        .await;
     let id = placed["data"]["placeOrder"]["id"]
         .as_str()
         .unwrap()
@@ -374,7 +374,9 @@ async fn orders_survive_a_crash_at_every_saga_step() {
     .iter()
     .enumerate()
     {
-        let placed = place(&app, &buyer, &variant, 2, token, &format!("crash-{i}")).await;
+        let placed = app
+            .place_order(&buyer, &variant, 2, token, &format!("crash-{i}"))
+            .await;
         ids.push(
             placed["data"]["placeOrder"]["id"]
                 .as_str()
@@ -498,7 +500,9 @@ async fn the_graphql_ws_npm_client_follows_an_order_on_another_instance() {
         .stocked_variant(&stack.token("seller", &[Role::Seller]), "MUG", 1000, 1)
         .await;
     let buyer = stack.token("buyer", &[Role::Buyer]);
-    let placed = place(&a, &buyer, &variant, 1, "tok_approve", "npm").await;
+    let placed = a
+        .place_order(&buyer, &variant, 1, "tok_approve", "npm")
+        .await;
     let id = placed["data"]["placeOrder"]["id"]
         .as_str()
         .unwrap()
@@ -553,7 +557,9 @@ async fn an_order_whose_holds_expire_ends_expired_with_its_stock_back() {
         .stocked_variant(&stack.token("seller", &[Role::Seller]), "MUG", 1000, 4)
         .await;
     let buyer = stack.token("buyer", &[Role::Buyer]);
-    let placed = place(&app, &buyer, &variant, 3, "tok_approve", "slow").await;
+    let placed = app
+        .place_order(&buyer, &variant, 3, "tok_approve", "slow")
+        .await;
     let id: uuid::Uuid = placed["data"]["placeOrder"]["id"]
         .as_str()
         .unwrap()

@@ -52,9 +52,16 @@ pub struct FeedStats {
 pub struct CatalogFeed {
     reader: Arc<dyn CatalogReader>,
     changes: Arc<dyn CatalogChanges>,
-    watchers: Mutex<HashMap<Uuid, broadcast::Sender<Arc<CatalogEntry>>>>,
+    watchers: Mutex<HashMap<Uuid, Watched>>,
     read_wait: Duration,
     stats: FeedStats,
+}
+
+/// One followed product on this instance: its subscribers, and the newest entry read for it
+/// (so a new subscriber starts from it instead of reading the store again).
+struct Watched {
+    sender: broadcast::Sender<Arc<CatalogEntry>>,
+    latest: Option<Arc<CatalogEntry>>,
 }
 
 /// A version a read asked for that the read model did not reach in time.
@@ -89,24 +96,55 @@ impl CatalogFeed {
         &self.stats
     }
 
-    /// Changes of `id` from now on (subscribe before reading the current state).
-    fn watch(&self, id: Uuid) -> broadcast::Receiver<Arc<CatalogEntry>> {
-        let Ok(mut watchers) = self.watchers.lock() else {
-            return broadcast::channel(1).1;
+    /// Changes of `id` from now on, and the entry to start from: the newest this instance
+    /// has read for `id`, or one store read when it has none (subscribe happens first, so
+    /// nothing applied in between is missed).
+    async fn watch(
+        self: &Arc<Self>,
+        id: Uuid,
+    ) -> Result<(broadcast::Receiver<Arc<CatalogEntry>>, Arc<CatalogEntry>), StoreError> {
+        let (changes, latest) = {
+            let mut watchers = self
+                .watchers
+                .lock()
+                .map_err(|_| StoreError::Internal("catalog feed lock poisoned".into()))?;
+            if watchers.len() >= SWEEP_AT {
+                watchers.retain(|_, w| w.sender.receiver_count() > 0);
+            }
+            let watched = watchers.entry(id).or_insert_with(|| Watched {
+                sender: broadcast::channel(WATCH_CAPACITY).0,
+                latest: None,
+            });
+            (watched.sender.subscribe(), watched.latest.clone())
         };
-        if watchers.len() >= SWEEP_AT {
-            watchers.retain(|_, sender| sender.receiver_count() > 0);
+        let current = match latest {
+            Some(entry) => entry,
+            None => {
+                let entry = Arc::new(self.reader.entry(id).await?);
+                self.remember(id, &entry);
+                entry
+            }
+        };
+        Ok((changes, current))
+    }
+
+    /// Keeps `entry` as `id`'s newest unless a newer one is already kept.
+    fn remember(&self, id: Uuid, entry: &Arc<CatalogEntry>) {
+        if let Ok(mut watchers) = self.watchers.lock()
+            && let Some(watched) = watchers.get_mut(&id)
+            && watched
+                .latest
+                .as_ref()
+                .is_none_or(|l| l.version() < entry.version())
+        {
+            watched.latest = Some(entry.clone());
         }
-        watchers
-            .entry(id)
-            .or_insert_with(|| broadcast::channel(WATCH_CAPACITY).0)
-            .subscribe()
     }
 
     fn subscribers(&self) -> usize {
         self.watchers
             .lock()
-            .map(|w| w.values().map(broadcast::Sender::receiver_count).sum())
+            .map(|w| w.values().map(|w| w.sender.receiver_count()).sum())
             .unwrap_or(0)
     }
 
@@ -114,7 +152,7 @@ impl CatalogFeed {
     fn fan_out_one(self: &Arc<Self>, id: Uuid) {
         let sender = match self.watchers.lock() {
             Ok(mut watchers) => match watchers.get(&id) {
-                Some(sender) if sender.receiver_count() > 0 => sender.clone(),
+                Some(w) if w.sender.receiver_count() > 0 => w.sender.clone(),
                 Some(_) => {
                     watchers.remove(&id);
                     return;
@@ -128,7 +166,9 @@ impl CatalogFeed {
             feed.stats.change_reads.fetch_add(1, Ordering::Relaxed);
             match feed.reader.entry(id).await {
                 Ok(entry) => {
-                    let _ = sender.send(Arc::new(entry));
+                    let entry = Arc::new(entry);
+                    feed.remember(id, &entry);
+                    let _ = sender.send(entry);
                 }
                 Err(e) => {
                     tracing::warn!(%id, error = %e, "catalog change not read; subscribers wait for the next")
@@ -366,13 +406,8 @@ impl CatalogSubscription {
             .and_then(Option::as_ref)
             .map(|v| v.subject.clone());
         let feed = ctx.data::<Arc<CatalogFeed>>()?.clone();
-        let changes = feed.watch(id);
-        let current = feed
-            .reader
-            .entry(id)
-            .await
-            .map_err(|e| into_gql(e.into()))?;
-        if let CatalogEntry::Present(p) = &current
+        let (changes, current) = feed.watch(id).await.map_err(|e| into_gql(e.into()))?;
+        if let CatalogEntry::Present(p) = current.as_ref()
             && !visible(p, viewer.as_deref())
         {
             return Err(into_gql(ApiError::NotFound("no such product".into())));
@@ -383,7 +418,7 @@ impl CatalogSubscription {
             id,
             viewer,
             last: 0,
-            pending: Some(current),
+            pending: Some((*current).clone()),
             done: false,
         };
         Ok(futures::stream::unfold(follow, |mut f| async move {
@@ -438,7 +473,7 @@ impl Follow {
                 }
                 CatalogEntry::Present(p) if visible(&p, self.viewer.as_deref()) => ProductChange {
                     version,
-                    product: Some(p),
+                    product: Some(*p),
                     gone: None,
                 },
                 CatalogEntry::Present(p) => {

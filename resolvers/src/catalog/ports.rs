@@ -49,7 +49,7 @@ pub enum CatalogEntry {
     /// Deleted; the tombstone keeps the version that deleted it.
     Deleted { version: i64 },
     /// The whole document, in any status.
-    Present(Product),
+    Present(Box<Product>),
 }
 
 impl CatalogEntry {
@@ -88,7 +88,7 @@ pub trait CatalogReader: Send + Sync {
     async fn product(&self, id: Uuid) -> Result<Option<Product>, StoreError> {
         Ok(match self.entry(id).await? {
             CatalogEntry::Present(p) if p.status == crate::inventory::ProductStatus::Active => {
-                Some(p)
+                Some(*p)
             }
             _ => None,
         })

@@ -77,7 +77,7 @@ impl CatalogQuery {
             .await
             .map_err(|e| into_gql(e.into()))?
         {
-            CatalogEntry::Present(p) if p.status == ProductStatus::Active => Ok(Some(p)),
+            CatalogEntry::Present(p) if p.status == ProductStatus::Active => Ok(Some(*p)),
             _ => Ok(None),
         }
     }

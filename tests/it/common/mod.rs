@@ -326,6 +326,55 @@ impl App {
             .to_string()
     }
 
+    /// `placeOrder` for `quantity` of `variant`, paid with `payment`; returns the answer.
+    pub async fn place_order(
+        &self,
+        token: &str,
+        variant: &str,
+        quantity: i32,
+        payment: &str,
+        idempotency_key: &str,
+    ) -> Value {
+        self.graphql(
+            Some(token),
+            "mutation($i: PlaceOrderInput!) { placeOrder(input: $i) { id status total { amount currency } lines { sku quantity } } }",
+            json!({"i": {"items": [{"variantId": variant, "quantity": quantity}], "paymentToken": payment, "idempotencyKey": idempotency_key}}),
+        )
+        .await
+        .1
+    }
+
+    /// Asks for an upload URL for `product`'s image and PUTs `bytes` there as a browser would
+    /// (with curl); returns `requestProductImageUpload`'s answer.
+    pub async fn upload_image(&self, token: &str, product: &str, bytes: &[u8]) -> Value {
+        use tokio::io::AsyncWriteExt;
+        let (_, upload) = self
+            .graphql(
+                Some(token),
+                "mutation($id: ID!, $t: String!, $n: Int!) { requestProductImageUpload(productId: $id, contentType: $t, contentLength: $n) { url method headers { name value } key expiresAt } }",
+                json!({"id": product, "t": "image/png", "n": bytes.len()}),
+            )
+            .await;
+        let upload = upload["data"]["requestProductImageUpload"].clone();
+        let mut curl = tokio::process::Command::new("curl");
+        curl.args(["-sS", "-f", "-X", "PUT", "--data-binary", "@-"]);
+        for h in upload["headers"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no upload: {upload}"))
+        {
+            let name = h["name"].as_str().unwrap();
+            if !name.eq_ignore_ascii_case("content-length") && !name.eq_ignore_ascii_case("host") {
+                curl.args(["-H", &format!("{name}: {}", h["value"].as_str().unwrap())]);
+            }
+        }
+        curl.arg(upload["url"].as_str().unwrap());
+        curl.stdin(std::process::Stdio::piped());
+        let mut child = curl.spawn().unwrap();
+        child.stdin.take().unwrap().write_all(bytes).await.unwrap();
+        assert!(child.wait().await.unwrap().success(), "curl PUT failed");
+        upload
+    }
+
     pub async fn stop(self) {
         self.server.stop().await;
     }
