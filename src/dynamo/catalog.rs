@@ -219,20 +219,12 @@ impl DynamoCatalog {
         }
     }
 
-    /// The stored document of any item, whatever its status (for the reconciler and tests).
+    /// The stored document of any item, whatever its status; `None` for a tombstone.
     pub async fn stored(&self, id: Uuid) -> Result<Option<Product>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(ATTR_ID, AttributeValue::S(id.to_string()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| {
-                StoreError::Unavailable(format!("dynamodb get: {}", DisplayErrorContext(&e)))
-            })?;
-        out.item().map_or(Ok(None), decode_item)
+        Ok(match self.entry(id).await? {
+            CatalogEntry::Present(product) => Some(*product),
+            CatalogEntry::Missing | CatalogEntry::Deleted { .. } => None,
+        })
     }
 
     /// Checks the table answers (readiness).
