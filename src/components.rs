@@ -3,7 +3,12 @@
 
 use std::sync::Arc;
 
-use mercado_resolvers::{MercadoSchema, Ports, catalog::CatalogChanges, edge::EdgeGuard};
+use mercado_resolvers::{
+    MercadoSchema, Ports,
+    catalog::CatalogChanges,
+    edge::EdgeGuard,
+    purchases::{SagaWakeups, saga::SagaRunner},
+};
 use sqlx::PgPool;
 
 use crate::{
@@ -14,7 +19,7 @@ use crate::{
     dynamo::{DynamoCatalog, DynamoProfiles},
     postgres::{
         self, PgInventory, PgSignInThrottle,
-        notifications::{PgCatalogChanges, PgOrderEvents},
+        notifications::{PgCatalogChanges, PgOrderEvents, PgSagaWakeups},
     },
     s3::S3Images,
     workers::{
@@ -41,7 +46,8 @@ pub struct Components {
     pub orders: Arc<crate::postgres::PgOrders>,
     pub order_events: Arc<PgOrderEvents>,
     pub catalog_changes: Arc<dyn CatalogChanges>,
-    pub saga: Arc<crate::workers::saga::SagaRunner>,
+    pub saga: Arc<SagaRunner>,
+    pub saga_wakeups: Arc<dyn SagaWakeups>,
 }
 
 impl Components {
@@ -116,7 +122,8 @@ impl Components {
             config.hold_ttl_seconds,
         ));
         let order_events = Arc::new(PgOrderEvents::start(pool.clone()));
-        let saga = Arc::new(crate::workers::saga::SagaRunner::new(
+        let saga_wakeups: Arc<dyn SagaWakeups> = Arc::new(PgSagaWakeups::start(pool.clone()));
+        let saga = Arc::new(SagaRunner::new(
             orders.clone(),
             inventory.clone(),
             Arc::new(crate::payments::TestGateway::new(pool.clone())),
@@ -139,6 +146,7 @@ impl Components {
             order_events,
             catalog_changes,
             saga,
+            saga_wakeups,
         })
     }
 

@@ -63,8 +63,8 @@ impl Server {
                 rx.clone(),
             )));
             tasks.push(tokio::spawn(crate::workers::saga::run(
-                components.pool.clone(),
                 components.saga.clone(),
+                components.saga_wakeups.clone(),
                 std::time::Duration::from_millis(200),
                 rx.clone(),
             )));

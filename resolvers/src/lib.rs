@@ -6,6 +6,8 @@ pub mod auth;
 pub mod catalog;
 pub mod edge;
 pub mod error;
+#[cfg(any(test, feature = "fakes"))]
+pub mod fakes;
 pub mod guard;
 pub mod inventory;
 pub mod page;

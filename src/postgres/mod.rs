@@ -11,7 +11,7 @@ use std::time::Duration;
 
 pub use inventory::PgInventory;
 use mercado_resolvers::StoreError;
-pub use orders::{PgOrders, SagaState};
+pub use orders::PgOrders;
 use sqlx::{PgPool, postgres::PgPoolOptions};
 pub use throttle::PgSignInThrottle;
 

@@ -1,7 +1,7 @@
 //! Cross-instance notifications over PostgreSQL `LISTEN/NOTIFY`: one listening connection per
 //! channel per process fans payloads out to its subscribers through a broadcast channel, and
-//! reconnects after a lost connection. Committed order transitions and applied catalog
-//! versions travel this way, so every server instance hears what any of them did.
+//! reconnects after a lost connection. Committed order transitions, saga wake-ups and applied
+//! catalog versions travel this way, so every server instance hears what any of them did.
 
 use std::time::Duration;
 
@@ -9,13 +9,13 @@ use async_trait::async_trait;
 use mercado_resolvers::{
     StoreError,
     catalog::{AppliedVersion, CatalogChanges},
-    purchases::OrderEvents,
+    purchases::{OrderEvents, SagaWakeups},
 };
 use sqlx::{PgPool, postgres::PgListener};
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
-use super::orders::STATUS_CHANNEL;
+use super::orders::{SAGA_CHANNEL, STATUS_CHANNEL};
 
 /// Applied catalog versions, as `<id>:<version>`.
 const CATALOG_CHANNEL: &str = "mercado_catalog";
@@ -68,6 +68,25 @@ impl PgOrderEvents {
 }
 
 impl OrderEvents for PgOrderEvents {
+    fn subscribe(&self) -> broadcast::Receiver<Uuid> {
+        self.sender.subscribe()
+    }
+}
+
+/// Orders placed or asked to cancel: wakes saga runners at once instead of at their next poll.
+pub struct PgSagaWakeups {
+    sender: broadcast::Sender<Uuid>,
+}
+
+impl PgSagaWakeups {
+    pub fn start(pool: PgPool) -> Self {
+        Self {
+            sender: listen(pool, SAGA_CHANNEL, |p| Uuid::parse_str(p).ok()),
+        }
+    }
+}
+
+impl SagaWakeups for PgSagaWakeups {
     fn subscribe(&self) -> broadcast::Receiver<Uuid> {
         self.sender.subscribe()
     }

@@ -10,7 +10,8 @@ use mercado_resolvers::{
     StoreError,
     inventory::Money,
     purchases::{
-        NewOrder, Order, OrderLine, OrderPage, OrderStatus, OrderStore, PlaceOutcome, Transition,
+        NewOrder, Order, OrderLine, OrderPage, OrderStatus, OrderStore, PlaceOutcome, SagaLine,
+        SagaState, SagaStore, Transition,
     },
 };
 use sqlx::{PgConnection, PgPool};
@@ -42,16 +43,29 @@ struct OrderRow {
     updated_at: DateTime<Utc>,
 }
 
-/// What the saga needs to advance an order.
-#[derive(Clone, Debug, sqlx::FromRow)]
-pub struct SagaState {
-    pub id: Uuid,
-    pub status: String,
-    pub cancel_requested: bool,
-    pub payment_token: String,
-    pub total_amount: i64,
-    pub payment_attempts: i32,
-    pub hold_expires_at: DateTime<Utc>,
+/// An order's saga columns, as stored.
+#[derive(sqlx::FromRow)]
+struct SagaRow {
+    id: Uuid,
+    status: String,
+    cancel_requested: bool,
+    payment_token: String,
+    total_amount: i64,
+    payment_attempts: i32,
+    hold_expires_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct SagaLineRow {
+    variant_id: Uuid,
+    quantity: i32,
+    sku: String,
+}
+
+/// A stored status, which the schema's CHECK constraint keeps to the known ones.
+fn stored_status(status: &str) -> Result<OrderStatus, StoreError> {
+    OrderStatus::parse(status)
+        .ok_or_else(|| StoreError::Internal(format!("unknown order status {status:?}")))
 }
 
 fn request_hash(order: &NewOrder) -> Vec<u8> {
@@ -243,10 +257,13 @@ impl PgOrders {
             .map_err(store_error)?;
         Ok(())
     }
+}
 
+#[async_trait]
+impl SagaStore for PgOrders {
     /// Moves an order from `from` to `to` if it is still in `from`; false when another runner
     /// moved it first (nothing is written then).
-    pub async fn transition(
+    async fn transition(
         &self,
         id: Uuid,
         from: OrderStatus,
@@ -275,7 +292,7 @@ impl PgOrders {
     }
 
     /// Leases up to `limit` due, non-terminal orders to `owner` for `lease_seconds`.
-    pub async fn claim_due(
+    async fn claim_due(
         &self,
         owner: Uuid,
         limit: u32,
@@ -299,8 +316,8 @@ impl PgOrders {
         .map_err(store_error)
     }
 
-    pub async fn saga_state(&self, id: Uuid) -> Result<Option<SagaState>, StoreError> {
-        sqlx::query_as(
+    async fn saga_state(&self, id: Uuid) -> Result<Option<SagaState>, StoreError> {
+        let row: Option<SagaRow> = sqlx::query_as(
             "SELECT id, status, cancel_requested, payment_token, total_amount, payment_attempts,
                     hold_expires_at
              FROM orders WHERE id = $1",
@@ -308,22 +325,41 @@ impl PgOrders {
         .bind(id)
         .fetch_optional(&self.pool)
         .await
-        .map_err(store_error)
+        .map_err(store_error)?;
+        row.map(|r| {
+            Ok(SagaState {
+                id: r.id,
+                status: stored_status(&r.status)?,
+                cancel_requested: r.cancel_requested,
+                payment_token: r.payment_token,
+                total_amount: r.total_amount,
+                payment_attempts: r.payment_attempts,
+                hold_expires_at: r.hold_expires_at,
+            })
+        })
+        .transpose()
     }
 
-    /// The order's lines as (variant, quantity).
-    pub async fn lines(&self, id: Uuid) -> Result<Vec<(Uuid, i32, String)>, StoreError> {
-        sqlx::query_as(
+    async fn lines(&self, id: Uuid) -> Result<Vec<SagaLine>, StoreError> {
+        let rows: Vec<SagaLineRow> = sqlx::query_as(
             "SELECT variant_id, quantity, sku FROM order_lines WHERE order_id = $1 ORDER BY line_no",
         )
         .bind(id)
         .fetch_all(&self.pool)
         .await
-        .map_err(store_error)
+        .map_err(store_error)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| SagaLine {
+                variant_id: r.variant_id,
+                quantity: r.quantity,
+                sku: r.sku,
+            })
+            .collect())
     }
 
     /// Schedules another payment attempt after `delay_ms` and gives up the lease.
-    pub async fn retry_payment_later(&self, id: Uuid, delay_ms: i64) -> Result<(), StoreError> {
+    async fn retry_payment_later(&self, id: Uuid, delay_ms: i64) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE orders SET payment_attempts = payment_attempts + 1,
                     next_attempt_at = now() + make_interval(secs => $2),
@@ -339,7 +375,7 @@ impl PgOrders {
     }
 
     /// Makes orders whose holds have expired due now, so the saga expires them.
-    pub async fn due_expired(&self) -> Result<u64, StoreError> {
+    async fn due_expired(&self) -> Result<u64, StoreError> {
         sqlx::query(
             "UPDATE orders SET next_attempt_at = now()
              WHERE status IN ('PENDING', 'STOCK_HELD') AND hold_expires_at < now()

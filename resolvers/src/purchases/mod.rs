@@ -1,16 +1,17 @@
 //! Purchases: orders placed by buyers and advanced by a durable saga (hold stock → take
-//! payment → finalize, compensating on decline, cancellation or expiry). The saga itself runs in
-//! the server (`src/workers/saga.rs`); this context holds the order model, the ports and the
-//! GraphQL surface, including the live `orderStatus` subscription.
+//! payment → finalize, compensating on decline, cancellation or expiry). This context holds
+//! the order model, the ports, the saga's steps (`saga`, on ports; the server's worker loop
+//! drives them) and the GraphQL surface, including the live `orderStatus` subscription.
 
 mod model;
 mod ports;
 mod resolvers;
+pub mod saga;
 
 pub use model::{Order, OrderLine, OrderStatus, Transition};
 pub use ports::{
     ChargeOutcome, GatewayError, NewOrder, NewOrderLine, OrderEvents, OrderPage, OrderStore,
-    PaymentGateway, PlaceOutcome,
+    PaymentGateway, PlaceOutcome, SagaLine, SagaState, SagaStore, SagaWakeups,
 };
 pub use resolvers::{
     OrderLineInput, PlaceOrderInput, PurchasesMutation, PurchasesQuery, PurchasesSubscription,

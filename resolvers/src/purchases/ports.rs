@@ -1,7 +1,8 @@
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{Order, Transition};
+use super::{Order, OrderStatus, Transition};
 use crate::StoreError;
 
 /// A validated line of a new order.
@@ -91,5 +92,66 @@ pub trait PaymentGateway: Send + Sync {
 /// Tells which orders changed, on whichever server instance the change happened.
 pub trait OrderEvents: Send + Sync {
     /// A stream of order ids whose transitions grew.
+    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Uuid>;
+}
+
+/// What the saga needs to know of one order to take its next step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SagaState {
+    pub id: Uuid,
+    pub status: OrderStatus,
+    pub cancel_requested: bool,
+    pub payment_token: String,
+    pub total_amount: i64,
+    /// Transient payment failures so far.
+    pub payment_attempts: i32,
+    pub hold_expires_at: DateTime<Utc>,
+}
+
+/// One line of an order, as the saga holds, releases and commits it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SagaLine {
+    pub variant_id: Uuid,
+    pub quantity: i32,
+    pub sku: String,
+}
+
+/// The orders' durable saga state (PostgreSQL in the server). Leases keep two runners off one
+/// order; transitions are conditional on the status a step started from.
+#[async_trait]
+pub trait SagaStore: Send + Sync {
+    /// Makes orders whose holds have expired due now; returns how many.
+    async fn due_expired(&self) -> Result<u64, StoreError>;
+
+    /// Leases up to `limit` due, non-terminal orders to `owner` for `lease_seconds`.
+    async fn claim_due(
+        &self,
+        owner: Uuid,
+        limit: u32,
+        lease_seconds: i64,
+    ) -> Result<Vec<Uuid>, StoreError>;
+
+    async fn saga_state(&self, id: Uuid) -> Result<Option<SagaState>, StoreError>;
+
+    /// The order's lines, in order.
+    async fn lines(&self, id: Uuid) -> Result<Vec<SagaLine>, StoreError>;
+
+    /// Counts a transient payment failure, schedules the next attempt after `delay_ms` and
+    /// gives up the lease.
+    async fn retry_payment_later(&self, id: Uuid, delay_ms: i64) -> Result<(), StoreError>;
+
+    /// Moves the order from `from` to `to` (recording the transition and its reason) if it is
+    /// still in `from`; false when another runner moved it first.
+    async fn transition(
+        &self,
+        id: Uuid,
+        from: OrderStatus,
+        to: OrderStatus,
+        reason: Option<&str>,
+    ) -> Result<bool, StoreError>;
+}
+
+/// Wakes saga runners when an order is placed or its cancellation requested, on any instance.
+pub trait SagaWakeups: Send + Sync {
     fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Uuid>;
 }
