@@ -14,6 +14,8 @@ pub mod page;
 pub mod profiles;
 pub mod purchases;
 pub mod system;
+#[cfg(test)]
+mod tests;
 pub mod viewer;
 
 use std::sync::Arc;
