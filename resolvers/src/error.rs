@@ -108,10 +108,45 @@ pub enum StoreError {
     /// The store refused a value (e.g. a malformed cursor) named by `field`.
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
+    /// The store refused part of a request, said in the store's own terms; the resolver that
+    /// made the request names the GraphQL field (see [`StoreError::naming`]).
+    #[error("{what:?}: {message}")]
+    Rejected { what: Rejected, message: String },
     #[error("unavailable: {0}")]
     Unavailable(String),
     #[error("{0}")]
     Internal(String),
+}
+
+/// Which part of a request a store refused. Adapters know requests, not GraphQL: the
+/// resolver maps each onto the field its client sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rejected {
+    /// The SKU of the request's `n`th new variant (0 when it has one).
+    Sku(usize),
+    /// The product the request names.
+    Product,
+    /// The variant the request names.
+    Variant,
+    /// The stock level the request would reach.
+    Stock,
+    /// The variant of the order's `n`th line.
+    OrderLine(usize),
+    /// The order's lines as a whole.
+    OrderLines,
+}
+
+impl StoreError {
+    /// The API error, naming the field of a [`StoreError::Rejected`] with `field`.
+    pub fn naming(self, field: impl FnOnce(Rejected) -> String) -> ApiError {
+        match self {
+            StoreError::Rejected { what, message } => ApiError::BadUserInput {
+                field: field(what),
+                message,
+            },
+            other => other.into(),
+        }
+    }
 }
 
 impl From<StoreError> for ApiError {
@@ -124,6 +159,12 @@ impl From<StoreError> for ApiError {
             },
             StoreError::Forbidden(m) => ApiError::Forbidden(m),
             StoreError::Invalid { field, message } => ApiError::BadUserInput { field, message },
+            // A resolver that can be refused this names the field with `naming`; this is the
+            // fallback for one that did not expect it.
+            StoreError::Rejected { what, message } => ApiError::BadUserInput {
+                field: format!("{what:?}"),
+                message,
+            },
             StoreError::Unavailable(m) => ApiError::Unavailable(m),
             StoreError::Internal(m) => ApiError::Internal(m),
         }

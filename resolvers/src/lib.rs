@@ -24,7 +24,7 @@ use async_graphql::{
     MergedObject, MergedSubscription, SDLExportOptions, Schema, dataloader::DataLoader,
 };
 
-pub use error::{ApiError, StoreError};
+pub use error::{ApiError, Rejected, StoreError};
 pub use viewer::{Role, Viewer};
 
 /// The root of every read: queries go to the read model (catalog on DynamoDB).

@@ -2,7 +2,7 @@ use async_graphql::Json;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use mercado_resolvers::{
-    StoreError,
+    Rejected, StoreError,
     inventory::{
         HoldOutcome, InventoryStore, Money, NewProduct, NewVariant, Product, ProductPatch,
         ProductStatus, STOCK_MAX, StockChange, StockHolds, Variant, VariantPatch,
@@ -84,13 +84,16 @@ macro_rules! product_columns {
     };
 }
 
-/// A unique-violation on the SKU index means the seller already uses that SKU.
-fn sku_error(field: &str) -> impl Fn(sqlx::Error) -> StoreError + '_ {
+/// A unique-violation on the SKU index means the seller already uses that SKU (the `n`th of
+/// the request's new variants).
+fn sku_error(n: usize) -> impl Fn(sqlx::Error) -> StoreError {
     move |e| match &e {
-        sqlx::Error::Database(db) if db.code().as_deref() == Some("23505") => StoreError::Invalid {
-            field: field.to_string(),
-            message: "is already used by another of your variants".into(),
-        },
+        sqlx::Error::Database(db) if db.code().as_deref() == Some("23505") => {
+            StoreError::Rejected {
+                what: Rejected::Sku(n),
+                message: "is already used by another of your variants".into(),
+            }
+        }
         _ => store_error(e),
     }
 }
@@ -235,7 +238,7 @@ impl PgInventory {
         product_id: Uuid,
         seller_id: &str,
         variant: &NewVariant,
-        field: &str,
+        n: usize,
     ) -> Result<(), StoreError> {
         let id = Uuid::now_v7();
         sqlx::query(
@@ -255,7 +258,7 @@ impl PgInventory {
         .bind(variant.on_hand)
         .execute(&mut *conn)
         .await
-        .map_err(sku_error(field))?;
+        .map_err(sku_error(n))?;
         if variant.on_hand > 0 {
             movement(conn, id, variant.on_hand, 0, "initial stock", None).await?;
         }
@@ -377,11 +380,10 @@ impl InventoryStore for PgInventory {
                 },
                 on_hand: 0,
             };
-            Self::insert_variant(&mut tx, id, seller_id, &default, "input.variants").await?;
+            Self::insert_variant(&mut tx, id, seller_id, &default, 0).await?;
         }
         for (i, variant) in new.variants.iter().enumerate() {
-            let field = format!("input.variants.{i}.sku");
-            Self::insert_variant(&mut tx, id, seller_id, variant, &field).await?;
+            Self::insert_variant(&mut tx, id, seller_id, variant, i).await?;
         }
         let product = self.document(&mut tx, row).await?;
         outbox::enqueue(&mut tx, &upserted_event(&product)?)
@@ -529,12 +531,12 @@ impl InventoryStore for PgInventory {
         .await
         .map_err(store_error)?;
         if count >= mercado_resolvers::inventory::VARIANTS_MAX as i64 {
-            return Err(StoreError::Invalid {
-                field: "productId".into(),
+            return Err(StoreError::Rejected {
+                what: Rejected::Product,
                 message: "the product already has the most variants allowed".into(),
             });
         }
-        Self::insert_variant(&mut tx, product_id, seller_id, &variant, "input.sku").await?;
+        Self::insert_variant(&mut tx, product_id, seller_id, &variant, 0).await?;
         let product = self.bump_and_emit(&mut tx, product_id).await?;
         tx.commit().await.map_err(store_error)?;
         Ok(product)
@@ -562,7 +564,7 @@ impl InventoryStore for PgInventory {
         .bind(patch.price.as_ref().map(|p| p.currency.clone()))
         .execute(&mut *tx)
         .await
-        .map_err(sku_error("input.sku"))?;
+        .map_err(sku_error(0))?;
         let product = self.bump_and_emit(&mut tx, product.id).await?;
         tx.commit().await.map_err(store_error)?;
         Ok(product)
@@ -584,8 +586,8 @@ impl InventoryStore for PgInventory {
         .fetch_one(&mut *tx)
         .await
         .map_err(store_error)?;
-        let refuse = |message: &str| StoreError::Invalid {
-            field: "id".into(),
+        let refuse = |message: &str| StoreError::Rejected {
+            what: Rejected::Variant,
             message: message.into(),
         };
         if live <= 1 {
@@ -619,13 +621,13 @@ impl InventoryStore for PgInventory {
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(store_error)?;
-        let (target, field) = match change {
-            StockChange::Set(n) => (i64::from(n), "onHand"),
-            StockChange::Adjust(d) => (i64::from(current) + i64::from(d), "delta"),
+        let target = match change {
+            StockChange::Set(n) => i64::from(n),
+            StockChange::Adjust(d) => i64::from(current) + i64::from(d),
         };
         if target < i64::from(held) || target > i64::from(STOCK_MAX) {
-            return Err(StoreError::Invalid {
-                field: field.into(),
+            return Err(StoreError::Rejected {
+                what: Rejected::Stock,
                 message: format!(
                     "would make onHand {target}: it must stay between the {held} held and {STOCK_MAX}"
                 ),

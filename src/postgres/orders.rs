@@ -7,7 +7,7 @@ use aws_lc_rs::digest;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 use mercado_resolvers::{
-    StoreError,
+    Rejected, StoreError,
     inventory::Money,
     purchases::{
         NewOrder, Order, OrderLine, OrderPage, OrderStatus, OrderStore, PlaceOutcome, SagaLine,
@@ -424,8 +424,8 @@ impl OrderStore for PgOrders {
         let mut priced = Vec::with_capacity(order.lines.len());
         for (i, line) in order.lines.iter().enumerate() {
             let Some(v) = variants.iter().find(|v| v.0 == line.variant_id) else {
-                return Err(StoreError::Invalid {
-                    field: format!("input.items.{i}.variantId"),
+                return Err(StoreError::Rejected {
+                    what: Rejected::OrderLine(i),
                     message: "is not for sale".into(),
                 });
             };
@@ -436,8 +436,8 @@ impl OrderStore for PgOrders {
             .map(|(_, v)| v.5.trim().to_string())
             .unwrap_or_default();
         if priced.iter().any(|(_, v)| v.5.trim() != currency) {
-            return Err(StoreError::Invalid {
-                field: "input.items".into(),
+            return Err(StoreError::Rejected {
+                what: Rejected::OrderLines,
                 message: "all lines must be priced in one currency".into(),
             });
         }

@@ -10,7 +10,7 @@ use super::{
     VariantPatch, category_and_info,
 };
 use crate::{
-    ApiError, Role,
+    ApiError, Rejected, Role,
     error::{into_gql, violations_into_gql},
     guard,
 };
@@ -138,6 +138,14 @@ fn stored<T>(result: Result<T, crate::StoreError>) -> Result<T> {
     result.map_err(|e| into_gql(e.into()))
 }
 
+/// [`stored`], naming the field of a part of the request the store refused.
+fn stored_naming<T>(
+    result: Result<T, crate::StoreError>,
+    field: impl FnOnce(Rejected) -> String,
+) -> Result<T> {
+    result.map_err(|e| into_gql(e.naming(field)))
+}
+
 fn variant(checks: &mut Checks, input: VariantInput) -> NewVariant {
     let sku = checks.sku("sku", &input.sku);
     let name = match input.name {
@@ -208,7 +216,13 @@ impl InventoryMutation {
                 variants,
             })
             .map_err(violations_into_gql)?;
-        stored(store(ctx).create_product(&seller, product).await)
+        stored_naming(
+            store(ctx).create_product(&seller, product).await,
+            |what| match what {
+                Rejected::Sku(i) => format!("input.variants.{i}.sku"),
+                other => format!("input.{other:?}"),
+            },
+        )
     }
 
     /// Changes a product's fields if `expectedVersion` is still its version; otherwise
@@ -299,7 +313,13 @@ impl InventoryMutation {
         let mut checks = Checks::new("input");
         let new = variant(&mut checks, input);
         let new = checks.finish(new).map_err(violations_into_gql)?;
-        stored(store(ctx).add_variant(&seller, product_id, new).await)
+        stored_naming(
+            store(ctx).add_variant(&seller, product_id, new).await,
+            |what| match what {
+                Rejected::Product => "productId".into(),
+                _ => "input.sku".into(),
+            },
+        )
     }
 
     /// Changes a variant's SKU, name, attributes or price.
@@ -325,14 +345,18 @@ impl InventoryMutation {
                 .map(|p| checks.money("price", p.amount, &p.currency)),
         };
         let patch = checks.finish(patch).map_err(violations_into_gql)?;
-        stored(store(ctx).update_variant(&seller, id, patch).await)
+        stored_naming(store(ctx).update_variant(&seller, id, patch).await, |_| {
+            "input.sku".into()
+        })
     }
 
     /// Removes a variant (not the product's last one, nor one with units held by orders).
     async fn remove_variant(&self, ctx: &Context<'_>, id: ID) -> Result<Product> {
         let seller = seller(ctx)?;
         let id = uuid("id", &id)?;
-        stored(store(ctx).remove_variant(&seller, id).await)
+        stored_naming(store(ctx).remove_variant(&seller, id).await, |_| {
+            "id".into()
+        })
     }
 
     /// Sets a variant's `onHand` (0 to 1 000 000, not below what is held), recording `reason`
@@ -350,10 +374,11 @@ impl InventoryMutation {
         let on_hand = checks.stock("onHand", on_hand);
         let reason = self::reason(&mut checks, &reason);
         checks.finish(()).map_err(violations_into_gql)?;
-        stored(
+        stored_naming(
             store(ctx)
                 .change_stock(&seller, variant_id, StockChange::Set(on_hand), &reason)
                 .await,
+            |_| "onHand".into(),
         )
     }
 
@@ -377,10 +402,11 @@ impl InventoryMutation {
         }
         let reason = self::reason(&mut checks, &reason);
         checks.finish(()).map_err(violations_into_gql)?;
-        stored(
+        stored_naming(
             store(ctx)
                 .change_stock(&seller, variant_id, StockChange::Adjust(delta), &reason)
                 .await,
+            |_| "delta".into(),
         )
     }
 

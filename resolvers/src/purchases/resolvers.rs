@@ -176,7 +176,14 @@ impl PurchasesMutation {
                 idempotency_key,
             })
             .map_err(violations_into_gql)?;
-        match stored(store(ctx).place(&buyer.subject, order).await)? {
+        let placed = store(ctx).place(&buyer.subject, order).await;
+        let placed = placed.map_err(|e| {
+            into_gql(e.naming(|what| match what {
+                crate::Rejected::OrderLine(i) => format!("input.items.{i}.variantId"),
+                _ => "input.items".into(),
+            }))
+        })?;
+        match placed {
             PlaceOutcome::Created(order) | PlaceOutcome::Existing(order) => Ok(order),
         }
     }
