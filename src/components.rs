@@ -20,6 +20,7 @@ use crate::{
     postgres::{
         self, PgInventory, PgSignInThrottle,
         notifications::{PgCatalogChanges, PgOrderEvents, PgSagaWakeups},
+        outbox::PgOutbox,
     },
     s3::S3Images,
     workers::{
@@ -32,6 +33,7 @@ pub struct Components {
     pub catalog: DynamoCatalog,
     pub projector: Arc<Projector>,
     pub publisher: Arc<dyn Publisher>,
+    pub outbox: Arc<PgOutbox>,
     /// Present with bus `eventbridge` (SQS) or `nats` (JetStream).
     pub consumer: Option<Arc<dyn Consume>>,
     pub verifier: Arc<TokenVerifier>,
@@ -99,6 +101,7 @@ impl Components {
                 )
             }
         };
+        let outbox = Arc::new(PgOutbox::start(pool.clone()));
         let verifier = Arc::new(TokenVerifier::from_config(&config.auth, &aws).await?);
         let identity = crate::auth::identity_provider(&config.auth, &aws, &pool, &verifier);
         let inventory = Arc::new(PgInventory::new(pool.clone(), config.images.base_url(&aws)));
@@ -133,6 +136,7 @@ impl Components {
             catalog,
             projector,
             publisher,
+            outbox,
             consumer,
             verifier,
             inventory,

@@ -56,7 +56,7 @@ impl Server {
 
         if config.run_workers {
             tasks.push(tokio::spawn(relay::run(
-                components.pool.clone(),
+                components.outbox.clone(),
                 components.publisher.clone(),
                 config.relay_batch,
                 config.relay_poll(),

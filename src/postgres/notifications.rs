@@ -23,7 +23,7 @@ const CATALOG_CHANNEL: &str = "mercado_catalog";
 const CAPACITY: usize = 1024;
 
 /// Listens on `channel` in the background and broadcasts each payload `parse` accepts.
-fn listen<T: Clone + Send + 'static>(
+pub(crate) fn listen<T: Clone + Send + 'static>(
     pool: PgPool,
     channel: &'static str,
     parse: fn(&str) -> Option<T>,

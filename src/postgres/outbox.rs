@@ -1,10 +1,17 @@
 //! The transactional outbox: writes enqueue inside their own transaction; the relay claims,
-//! publishes and marks rows.
+//! publishes and marks rows through [`PgOutbox`], woken by the commit-time NOTIFY.
 
+use async_trait::async_trait;
+use mercado_resolvers::StoreError;
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
+use tokio::sync::broadcast;
 use uuid::Uuid;
 
-use crate::events::EventEnvelope;
+use super::{notifications::listen, store_error};
+use crate::{
+    events::EventEnvelope,
+    workers::relay::{Outbox, OutboxClaim},
+};
 
 /// NOTIFY channel the outbox trigger signals on commit.
 pub const CHANNEL: &str = "mercado_outbox";
@@ -36,15 +43,51 @@ struct OutboxRow {
     payload: serde_json::Value,
 }
 
-/// A claimed batch. The rows stay locked (other relays skip them) until [`Claim::finish`]
-/// commits, so a crash before then leaves them unpublished for the next attempt.
+/// The outbox table, claimed in batches, with the commit-time NOTIFY as its wake-up.
+pub struct PgOutbox {
+    pool: PgPool,
+    wakeups: broadcast::Sender<()>,
+}
+
+impl PgOutbox {
+    pub fn start(pool: PgPool) -> Self {
+        Self {
+            wakeups: listen(pool.clone(), CHANNEL, |_| Some(())),
+            pool,
+        }
+    }
+
+    /// Events still waiting to leave (for tests and operators).
+    pub async fn pending_count(&self) -> Result<i64, StoreError> {
+        sqlx::query_scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(store_error)
+    }
+}
+
+#[async_trait]
+impl Outbox for PgOutbox {
+    async fn claim(&self, limit: u32) -> Result<Box<dyn OutboxClaim>, StoreError> {
+        Ok(Box::new(
+            claim(&self.pool, limit).await.map_err(store_error)?,
+        ))
+    }
+
+    fn wakeups(&self) -> broadcast::Receiver<()> {
+        self.wakeups.subscribe()
+    }
+}
+
+/// A claimed batch. The rows stay locked (other relays skip them) until it is finished, so a
+/// crash before then leaves them unpublished for the next attempt.
 pub struct Claim {
     tx: Transaction<'static, Postgres>,
-    pub events: Vec<EventEnvelope>,
+    events: Vec<EventEnvelope>,
 }
 
 /// Claims up to `limit` unpublished events, oldest first, skipping rows another relay holds.
-pub async fn claim(pool: &PgPool, limit: u32) -> Result<Claim, sqlx::Error> {
+async fn claim(pool: &PgPool, limit: u32) -> Result<Claim, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let rows: Vec<OutboxRow> = sqlx::query_as(
         "SELECT id, event_type, aggregate_id, version, occurred_at, payload
@@ -69,9 +112,26 @@ pub async fn claim(pool: &PgPool, limit: u32) -> Result<Claim, sqlx::Error> {
     Ok(Claim { tx, events })
 }
 
+#[async_trait]
+impl OutboxClaim for Claim {
+    fn events(&self) -> &[EventEnvelope] {
+        &self.events
+    }
+
+    async fn finish(
+        self: Box<Self>,
+        published: &[Uuid],
+        failed: &[(Uuid, String)],
+    ) -> Result<(), StoreError> {
+        self.finish_rows(published, failed)
+            .await
+            .map_err(store_error)
+    }
+}
+
 impl Claim {
     /// Marks `published` as sent and records the failures, then releases the claim.
-    pub async fn finish(
+    async fn finish_rows(
         mut self,
         published: &[Uuid],
         failed: &[(Uuid, String)],
@@ -94,11 +154,4 @@ impl Claim {
         }
         self.tx.commit().await
     }
-}
-
-/// Events still waiting to leave (for readiness and tests).
-pub async fn pending_count(pool: &PgPool) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL")
-        .fetch_one(pool)
-        .await
 }

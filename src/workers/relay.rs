@@ -1,14 +1,40 @@
-//! The outbox relay: claims unpublished events (`FOR UPDATE SKIP LOCKED`, so several relays
-//! share the work), publishes them, and marks them published. Woken by `LISTEN/NOTIFY` at
-//! commit, with a polling fallback in case a notification is missed.
+//! The outbox relay: claims unpublished events (several relays share the work: a claimed row
+//! is skipped by the others), publishes them, and marks them published. Woken when a write
+//! commits, with a polling fallback in case a wake-up is missed.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
-use sqlx::{PgPool, postgres::PgListener};
+use async_trait::async_trait;
+use mercado_resolvers::StoreError;
+use tokio::sync::broadcast::{self, error::RecvError};
 use uuid::Uuid;
 
 use super::{Shutdown, stopped};
-use crate::{bus::Publisher, postgres::outbox};
+use crate::{bus::Publisher, events::EventEnvelope};
+
+/// Where events wait to leave (PostgreSQL's outbox table in the server).
+#[async_trait]
+pub trait Outbox: Send + Sync {
+    /// Claims up to `limit` unpublished events, oldest first; other relays skip them until the
+    /// claim is finished (or dropped, which releases it unpublished).
+    async fn claim(&self, limit: u32) -> Result<Box<dyn OutboxClaim>, StoreError>;
+
+    /// Fires when a write commits new events.
+    fn wakeups(&self) -> broadcast::Receiver<()>;
+}
+
+/// A claimed batch of events.
+#[async_trait]
+pub trait OutboxClaim: Send {
+    fn events(&self) -> &[EventEnvelope];
+
+    /// Marks `published` as sent, records `failed` with their errors, and releases the claim.
+    async fn finish(
+        self: Box<Self>,
+        published: &[Uuid],
+        failed: &[(Uuid, String)],
+    ) -> Result<(), StoreError>;
+}
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct RelayReport {
@@ -19,19 +45,19 @@ pub struct RelayReport {
 
 /// Relays one batch of at most `limit` events.
 pub async fn relay_once(
-    pool: &PgPool,
+    outbox: &dyn Outbox,
     publisher: &dyn Publisher,
     limit: u32,
-) -> Result<RelayReport, sqlx::Error> {
-    let claim = outbox::claim(pool, limit).await?;
-    if claim.events.is_empty() {
+) -> Result<RelayReport, StoreError> {
+    let claim = outbox.claim(limit).await?;
+    if claim.events().is_empty() {
         claim.finish(&[], &[]).await?;
         return Ok(RelayReport::default());
     }
-    let outcomes = publisher.publish(&claim.events).await;
-    let mut published: Vec<Uuid> = Vec::with_capacity(claim.events.len());
+    let outcomes = publisher.publish(claim.events()).await;
+    let mut published: Vec<Uuid> = Vec::with_capacity(claim.events().len());
     let mut failed: Vec<(Uuid, String)> = Vec::new();
-    for (event, outcome) in claim.events.iter().zip(outcomes) {
+    for (event, outcome) in claim.events().iter().zip(outcomes) {
         match outcome {
             Ok(()) => published.push(event.id),
             Err(why) => {
@@ -41,7 +67,7 @@ pub async fn relay_once(
         }
     }
     let report = RelayReport {
-        claimed: claim.events.len(),
+        claimed: claim.events().len(),
         published: published.len(),
         failed: failed.len(),
     };
@@ -49,19 +75,19 @@ pub async fn relay_once(
     Ok(report)
 }
 
-/// Relays until shutdown: drains the outbox whenever NOTIFY fires or `poll` elapses.
+/// Relays until shutdown: drains the outbox whenever a write commits or `poll` elapses.
 pub async fn run(
-    pool: PgPool,
-    publisher: std::sync::Arc<dyn Publisher>,
+    outbox: Arc<dyn Outbox>,
+    publisher: Arc<dyn Publisher>,
     limit: u32,
     poll: Duration,
     mut shutdown: Shutdown,
 ) {
-    let mut listener = listen(&pool).await;
+    let mut wakeups = outbox.wakeups();
     loop {
         // Drain: keep going while batches come back full and clean.
         loop {
-            match relay_once(&pool, publisher.as_ref(), limit).await {
+            match relay_once(outbox.as_ref(), publisher.as_ref(), limit).await {
                 Ok(r) if r.claimed == limit as usize && r.failed == 0 => continue,
                 Ok(_) => break,
                 Err(e) => {
@@ -70,49 +96,15 @@ pub async fn run(
                 }
             }
         }
+        let woken = async {
+            if let Err(RecvError::Closed) = wakeups.recv().await {
+                std::future::pending::<()>().await;
+            }
+        };
         tokio::select! {
             () = stopped(&mut shutdown) => return,
-            woke = wait_for_notify(&mut listener) => {
-                if !woke {
-                    // The listener broke: poll until it can be re-established.
-                    tokio::time::sleep(poll).await;
-                    listener = listen(&pool).await;
-                }
-            }
+            () = woken => {}
             () = tokio::time::sleep(poll) => {}
-        }
-    }
-}
-
-async fn listen(pool: &PgPool) -> Option<PgListener> {
-    let mut listener = match PgListener::connect_with(pool).await {
-        Ok(l) => l,
-        Err(e) => {
-            tracing::warn!(error = %e, "outbox LISTEN unavailable; polling only");
-            return None;
-        }
-    };
-    match listener.listen(outbox::CHANNEL).await {
-        Ok(()) => Some(listener),
-        Err(e) => {
-            tracing::warn!(error = %e, "outbox LISTEN failed; polling only");
-            None
-        }
-    }
-}
-
-/// True when a notification arrived; false when there is no working listener.
-async fn wait_for_notify(listener: &mut Option<PgListener>) -> bool {
-    let Some(l) = listener else {
-        std::future::pending::<()>().await;
-        return false;
-    };
-    match l.recv().await {
-        Ok(_) => true,
-        Err(e) => {
-            tracing::warn!(error = %e, "outbox LISTEN connection lost");
-            *listener = None;
-            false
         }
     }
 }

@@ -171,7 +171,7 @@ async fn eventbridge_poison_message_is_dead_lettered_and_the_flow_goes_on() {
         .as_str()
         .unwrap()
         .to_string();
-    relay::relay_once(&c.pool, c.publisher.as_ref(), 100)
+    relay::relay_once(c.outbox.as_ref(), c.publisher.as_ref(), 100)
         .await
         .unwrap();
 
@@ -235,7 +235,7 @@ async fn nats_poison_message_is_terminated_and_the_flow_goes_on() {
         .as_str()
         .unwrap()
         .to_string();
-    relay::relay_once(&c.pool, c.publisher.as_ref(), 100)
+    relay::relay_once(c.outbox.as_ref(), c.publisher.as_ref(), 100)
         .await
         .unwrap();
     let consumer = c.consumer.clone().unwrap();

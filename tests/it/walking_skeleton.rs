@@ -8,8 +8,8 @@ use crate::common::{CREATE_PRODUCT, Stack, error_code, violation_fields};
 use mercado::{
     config::BusKind,
     events::{EventEnvelope, PRODUCT_UPSERTED},
-    postgres::outbox,
     workers::relay,
+    workers::relay::Outbox,
 };
 use mercado_resolvers::{Role, catalog::CatalogReader};
 use serde_json::{Value, json};
@@ -229,16 +229,16 @@ async fn relay_interrupted_between_commit_and_publish_delivers_once_in_effect() 
         .to_string();
     let uuid: uuid::Uuid = id.parse().unwrap();
     // Committed, not yet published: the catalog does not have it.
-    assert_eq!(outbox::pending_count(&c.pool).await.unwrap(), 1);
+    assert_eq!(c.outbox.pending_count().await.unwrap(), 1);
     assert!(c.catalog.product(uuid).await.unwrap().is_none());
 
     // The relay comes back.
-    let report = relay::relay_once(&c.pool, c.publisher.as_ref(), 100)
+    let report = relay::relay_once(c.outbox.as_ref(), c.publisher.as_ref(), 100)
         .await
         .unwrap();
     assert_eq!((report.claimed, report.published, report.failed), (1, 1, 0));
     assert_eq!(c.catalog.product(uuid).await.unwrap().unwrap().version, 1);
-    let again = relay::relay_once(&c.pool, c.publisher.as_ref(), 100)
+    let again = relay::relay_once(c.outbox.as_ref(), c.publisher.as_ref(), 100)
         .await
         .unwrap();
     assert_eq!(again.claimed, 0, "a published event is not sent again");
@@ -256,17 +256,17 @@ async fn relay_interrupted_between_commit_and_publish_delivers_once_in_effect() 
         .unwrap()
         .parse()
         .unwrap();
-    let claim = outbox::claim(&c.pool, 100).await.unwrap();
-    assert_eq!(claim.events.len(), 1);
-    let outcomes = c.publisher.publish(&claim.events).await;
+    let claim = c.outbox.claim(100).await.unwrap();
+    assert_eq!(claim.events().len(), 1);
+    let outcomes = c.publisher.publish(claim.events()).await;
     assert!(outcomes.iter().all(Result::is_ok));
     drop(claim);
-    assert_eq!(outbox::pending_count(&c.pool).await.unwrap(), 1);
-    let redelivered = relay::relay_once(&c.pool, c.publisher.as_ref(), 100)
+    assert_eq!(c.outbox.pending_count().await.unwrap(), 1);
+    let redelivered = relay::relay_once(c.outbox.as_ref(), c.publisher.as_ref(), 100)
         .await
         .unwrap();
     assert_eq!(redelivered.published, 1);
-    assert_eq!(outbox::pending_count(&c.pool).await.unwrap(), 0);
+    assert_eq!(c.outbox.pending_count().await.unwrap(), 0);
     let stored = c.catalog.product(stove).await.unwrap().unwrap();
     assert_eq!((stored.name.as_str(), stored.version), ("Stove", 1));
 
