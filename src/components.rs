@@ -129,7 +129,7 @@ impl Components {
         let saga = Arc::new(SagaRunner::new(
             orders.clone(),
             inventory.clone(),
-            Arc::new(crate::payments::TestGateway::new(pool.clone())),
+            Arc::new(crate::postgres::TestGateway::new(pool.clone())),
         ));
         Ok(Self {
             pool,

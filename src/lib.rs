@@ -11,7 +11,6 @@ pub mod demo;
 pub mod dynamo;
 pub mod events;
 pub mod http;
-pub mod payments;
 pub mod postgres;
 pub mod s3;
 pub mod server;

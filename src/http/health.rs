@@ -1,45 +1,37 @@
 //! `/healthz`: the process answers. `/readyz`: every dependency answers, else 503 naming the
 //! ones that do not.
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use axum::{Json, extract::State, http::StatusCode, response::IntoResponse};
+use futures::future::{BoxFuture, join_all};
 use serde_json::json;
 
 use super::AppState;
-use crate::components::Components;
 
 /// Each dependency gets this long to answer a readiness check.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// One dependency's check: `Ok` when it answers.
+pub type Probe = Box<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
+
+/// The dependencies `/readyz` asks, by name; each probe is all it knows of them.
 pub struct Readiness {
-    components: Arc<Components>,
+    probes: Vec<(&'static str, Probe)>,
 }
 
 impl Readiness {
-    pub fn new(components: Arc<Components>) -> Self {
-        Self { components }
+    pub fn new(probes: Vec<(&'static str, Probe)>) -> Self {
+        Self { probes }
     }
 
     async fn check(&self) -> Vec<(&'static str, Result<(), String>)> {
-        let c = &self.components;
-        let postgres = async {
-            sqlx::query("SELECT 1")
-                .execute(&c.pool)
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string())
-        };
-        let bus = async {
-            c.publisher.ping().await?;
-            match &c.consumer {
-                Some(consumer) => consumer.ping().await,
-                None => Ok(()),
-            }
-        };
-        let (postgres, dynamodb, bus) =
-            tokio::join!(timed(postgres), timed(c.catalog.ping()), timed(bus));
-        vec![("postgres", postgres), ("dynamodb", dynamodb), ("bus", bus)]
+        let answers = join_all(self.probes.iter().map(|(_, probe)| timed(probe()))).await;
+        self.probes
+            .iter()
+            .map(|(name, _)| *name)
+            .zip(answers)
+            .collect()
     }
 }
 

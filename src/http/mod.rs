@@ -52,7 +52,7 @@ impl AppState {
             schema: components.schema(edge.guard()?, config.read_wait()),
             verifier: components.verifier.clone(),
             inventory: components.inventory.clone(),
-            readiness: Arc::new(health::Readiness::new(components.clone())),
+            readiness: Arc::new(health::Readiness::new(probes(components))),
             rest_require_token: config.rest_require_token,
             limits: Arc::new(graphql::RequestLimits {
                 max_batch: edge.max_batch,
@@ -71,6 +71,39 @@ impl AppState {
             shutdown,
         })
     }
+}
+
+/// What `/readyz` asks: PostgreSQL, the read model, and the bus (publisher and consumer).
+fn probes(c: &Components) -> Vec<(&'static str, health::Probe)> {
+    let pool = c.pool.clone();
+    let catalog = c.catalog.clone();
+    let (publisher, consumer) = (c.publisher.clone(), c.consumer.clone());
+    vec![
+        (
+            "postgres",
+            Box::new(move || Box::pin(crate::postgres::ping(pool.clone()))),
+        ),
+        (
+            "dynamodb",
+            Box::new(move || {
+                let catalog = catalog.clone();
+                Box::pin(async move { catalog.ping().await })
+            }),
+        ),
+        (
+            "bus",
+            Box::new(move || {
+                let (publisher, consumer) = (publisher.clone(), consumer.clone());
+                Box::pin(async move {
+                    publisher.ping().await?;
+                    match consumer {
+                        Some(consumer) => consumer.ping().await,
+                        None => Ok(()),
+                    }
+                })
+            }),
+        ),
+    ]
 }
 
 pub fn router(state: AppState) -> Router {

@@ -5,6 +5,7 @@ mod inventory;
 pub mod notifications;
 pub mod orders;
 pub mod outbox;
+mod test_gateway;
 mod throttle;
 
 use std::time::Duration;
@@ -13,9 +14,19 @@ pub use inventory::PgInventory;
 use mercado_resolvers::StoreError;
 pub use orders::PgOrders;
 use sqlx::{PgPool, postgres::PgPoolOptions};
+pub use test_gateway::TestGateway;
 pub use throttle::PgSignInThrottle;
 
 use crate::{StartupError, config::DatabaseConfig};
+
+/// Whether PostgreSQL answers (readiness).
+pub async fn ping(pool: PgPool) -> Result<(), String> {
+    sqlx::query("SELECT 1")
+        .execute(&pool)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
 
 /// The migrations in `migrations/`, embedded in the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

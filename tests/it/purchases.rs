@@ -410,7 +410,7 @@ async fn orders_survive_a_crash_at_every_saga_step() {
                     .unwrap();
             }
             OrderStatus::StockHeld => {
-                let gateway = mercado::payments::TestGateway::new(c.pool.clone());
+                let gateway = mercado::postgres::TestGateway::new(c.pool.clone());
                 let _ = gateway
                     .charge(state.id, &state.payment_token, state.total_amount)
                     .await;

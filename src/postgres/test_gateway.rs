@@ -1,6 +1,6 @@
-//! Payment gateways. The built-in test gateway decides by token, like a card processor's test
-//! mode, and keeps its own ledger in PostgreSQL so a retried or crashed charge never charges
-//! twice.
+//! The built-in payment gateway: decides by token, like a card processor's test mode, and
+//! keeps its own ledger in PostgreSQL so a retried or crashed charge never charges twice. A real
+//! processor is one more `PaymentGateway` adapter.
 
 use async_trait::async_trait;
 use mercado_resolvers::purchases::{ChargeOutcome, GatewayError, PaymentGateway};
