@@ -1,19 +1,12 @@
-//! mercado server: configuration, HTTP (axum), auth, the adapters that implement the resolvers'
-//! ports (PostgreSQL, DynamoDB, the buses) and the background workers.
+//! mercado server. `adapters` implement the resolvers' ports and the workers' (PostgreSQL,
+//! DynamoDB, S3, the buses, identity providers); `workers` are the background loops (relay,
+//! projector, consumers, saga, reconciler); `http` is the axum surface; `app` reads the
+//! configuration, wires adapters into the server, and holds the CLI.
 
-pub mod auth;
-pub mod aws;
-pub mod bus;
-pub mod cli;
-pub mod components;
-pub mod config;
-pub mod demo;
-pub mod dynamo;
+pub mod adapters;
+pub mod app;
 pub mod events;
 pub mod http;
-pub mod postgres;
-pub mod s3;
-pub mod server;
 pub mod workers;
 
 /// Why the server (or a subcommand) could not start or finish.

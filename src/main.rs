@@ -2,5 +2,5 @@ use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    mercado::cli::run().await
+    mercado::app::cli::run().await
 }

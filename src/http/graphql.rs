@@ -40,7 +40,7 @@ use serde_json::{Value, json};
 use tokio::sync::{mpsc, watch};
 
 use super::{AppState, MAX_BODY_BYTES, bearer_token};
-use crate::auth::{TokenVerifier, VerifiedToken};
+use crate::adapters::auth::{TokenVerifier, VerifiedToken};
 
 /// graphql-transport-ws close code for a refused or expired credential ("Forbidden").
 const CLOSE_FORBIDDEN: u16 = 4403;

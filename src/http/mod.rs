@@ -20,9 +20,9 @@ use tokio::sync::watch;
 
 use crate::{
     StartupError,
-    auth::{AuthError, TokenVerifier, VerifiedToken},
-    components::Components,
-    config::ServeConfig,
+    adapters::auth::{AuthError, TokenVerifier, VerifiedToken},
+    app::components::Components,
+    app::config::ServeConfig,
 };
 
 /// Largest request body accepted anywhere (GraphQL documents, REST bodies).
@@ -81,7 +81,7 @@ fn probes(c: &Components) -> Vec<(&'static str, health::Probe)> {
     vec![
         (
             "postgres",
-            Box::new(move || Box::pin(crate::postgres::ping(pool.clone()))),
+            Box::new(move || Box::pin(crate::adapters::postgres::ping(pool.clone()))),
         ),
         (
             "dynamodb",

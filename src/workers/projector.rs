@@ -5,7 +5,7 @@ use chrono::Utc;
 use mercado_resolvers::inventory::Product;
 
 use crate::{
-    dynamo::{DynamoCatalog, Upsert},
+    adapters::dynamo::{DynamoCatalog, Upsert},
     events::{EventEnvelope, PRODUCT_DELETED, PRODUCT_UPSERTED},
 };
 

@@ -11,8 +11,8 @@ use uuid::Uuid;
 
 use super::{Shutdown, stopped};
 use crate::{
-    dynamo::{DynamoCatalog, Upsert},
-    postgres::PgInventory,
+    adapters::dynamo::{DynamoCatalog, Upsert},
+    adapters::postgres::PgInventory,
 };
 
 /// Advisory-lock key: "mercado reconcile".

@@ -10,7 +10,7 @@ use tokio::sync::broadcast::{self, error::RecvError};
 use uuid::Uuid;
 
 use super::{Shutdown, stopped};
-use crate::{bus::Publisher, events::EventEnvelope};
+use crate::{adapters::bus::Publisher, events::EventEnvelope};
 
 /// Where events wait to leave (PostgreSQL's outbox table in the server).
 #[async_trait]

@@ -6,7 +6,7 @@
 
 use crate::common::{App, CREATE_PRODUCT, Socket, Stack, error_code, violation_fields, ws_init};
 use futures::{SinkExt, StreamExt};
-use mercado::{auth::LocalIssuer, config::BusKind};
+use mercado::{adapters::auth::LocalIssuer, app::config::BusKind};
 use mercado_resolvers::Role;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
@@ -619,7 +619,7 @@ async fn oidc_mode_trusts_an_external_issuer_by_its_jwks_url() {
     let issuer_stack = Stack::new(BusKind::Inprocess).await;
     let issuer_app = issuer_stack.start().await;
     let mut stack = Stack::new(BusKind::Inprocess).await;
-    stack.config.auth.auth = mercado::config::AuthMode::Oidc;
+    stack.config.auth.auth = mercado::app::config::AuthMode::Oidc;
     stack.config.auth.jwks_url = Some(format!("{}/.well-known/jwks.json", issuer_app.base));
     stack.config.auth.jwt_roles_claim = "roles".into();
     let app = stack.start().await;

@@ -11,7 +11,7 @@
 use std::time::{Duration, Instant};
 
 use crate::common::{CREATE_PRODUCT, Stack, percentile};
-use mercado::config::BusKind;
+use mercado::app::config::BusKind;
 use mercado_resolvers::Role;
 use serde_json::json;
 

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::common::{Stack, percentile};
 use futures::{SinkExt, StreamExt};
-use mercado::config::BusKind;
+use mercado::app::config::BusKind;
 use mercado_resolvers::Role;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;

@@ -8,7 +8,7 @@
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test here
 
 use crate::common::{Stack, node_script};
-use mercado::config::BusKind;
+use mercado::app::config::BusKind;
 
 #[tokio::test]
 async fn graphiql_runs_a_query_with_only_localhost_reachable() {

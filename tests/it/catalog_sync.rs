@@ -9,7 +9,7 @@ use std::{collections::HashSet, time::Duration};
 
 use crate::common::{App, CREATE_PRODUCT, Stack, error_code};
 use mercado::{
-    config::BusKind,
+    app::config::BusKind,
     events::EventEnvelope,
     workers::{reconciler::reconcile_once, relay},
 };
@@ -150,7 +150,7 @@ async fn eventbridge_poison_message_is_dead_lettered_and_the_flow_goes_on() {
     config.run_workers = false;
     let app = stack.start_with(config).await;
     let c = app.server.components.clone();
-    let sdk = mercado::aws::load().await;
+    let sdk = mercado::adapters::aws::load().await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let queue = stack.config.aws.queue_url.clone().unwrap();
     sqs.send_message()
@@ -279,7 +279,7 @@ async fn the_reconciler_repairs_drift_and_rebuilds_an_empty_table() {
 
     // Corrupt: delete two items, put a stale version back, add an orphan.
     let c = app.server.components.clone();
-    let sdk = mercado::aws::load().await;
+    let sdk = mercado::adapters::aws::load().await;
     let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
     let table = c.catalog.table().to_string();
     for id in &ids[0..2] {

@@ -14,7 +14,7 @@ use std::{
 
 use crate::common::{App, Stack, error_code, ws_acked, ws_connect, ws_next, ws_send, ws_subscribe};
 use futures::{SinkExt, StreamExt};
-use mercado::config::BusKind;
+use mercado::app::config::BusKind;
 use mercado_resolvers::{Role, edge::persisted::sha256_hex};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
@@ -384,7 +384,7 @@ async fn trusted_documents_mode_runs_only_the_manifest() {
     let mut config = stack.config.clone();
     config.edge.trusted_documents = Some(bad);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let refused = mercado::server::Server::start(config, Some(listener)).await;
+    let refused = mercado::app::server::Server::start(config, Some(listener)).await;
     assert!(refused.is_err(), "a mismatched manifest must be refused");
     stack.cleanup().await;
 }

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use crate::common::{App, Stack, error_code, violation_fields};
-use mercado::config::BusKind;
+use mercado::app::config::BusKind;
 use mercado_resolvers::{
     Role,
     inventory::{HoldOutcome, StockHolds},

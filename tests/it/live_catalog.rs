@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use crate::common::{App, Socket, Stack, error_code, percentile, ws_acked, ws_next, ws_subscribe};
-use mercado::config::BusKind;
+use mercado::app::config::BusKind;
 use mercado_resolvers::Role;
 use serde_json::{Value, json};
 

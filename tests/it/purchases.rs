@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use crate::common::{App, Stack, error_code};
-use mercado::config::BusKind;
+use mercado::app::config::BusKind;
 use mercado_resolvers::Role;
 use serde_json::{Value, json};
 
@@ -410,7 +410,7 @@ async fn orders_survive_a_crash_at_every_saga_step() {
                     .unwrap();
             }
             OrderStatus::StockHeld => {
-                let gateway = mercado::postgres::TestGateway::new(c.pool.clone());
+                let gateway = mercado::adapters::postgres::TestGateway::new(c.pool.clone());
                 let _ = gateway
                     .charge(state.id, &state.payment_token, state.total_amount)
                     .await;

@@ -6,7 +6,7 @@
 
 use crate::common::{CREATE_PRODUCT, Stack, error_code, violation_fields};
 use mercado::{
-    config::BusKind,
+    app::config::BusKind,
     events::{EventEnvelope, PRODUCT_UPSERTED},
     workers::relay,
     workers::relay::Outbox,
@@ -116,7 +116,7 @@ async fn create_product_is_denied_without_the_seller_role_and_writes_nothing() {
 
     // Same claims, signed by a key the server has never seen.
     let stranger_dir = stack.data_dir.join("stranger");
-    let stranger = mercado::auth::LocalIssuer::load_or_create(
+    let stranger = mercado::adapters::auth::LocalIssuer::load_or_create(
         &stranger_dir,
         "mercado-local",
         "mercado",

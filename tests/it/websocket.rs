@@ -4,7 +4,7 @@
 
 use crate::common::{Stack, ws_acked, ws_connect, ws_next, ws_subscribe};
 use futures::SinkExt;
-use mercado::config::BusKind;
+use mercado::app::config::BusKind;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 

@@ -10,12 +10,12 @@
 use std::{path::PathBuf, time::Duration};
 
 use mercado::{
-    auth::LocalIssuer,
-    config::{
+    adapters::auth::LocalIssuer,
+    app::config::{
         AuthConfig, AuthMode, AwsConfig, BusKind, DatabaseConfig, EdgeConfig, ImagesConfig,
         ServeConfig,
     },
-    server::Server,
+    app::server::Server,
 };
 use mercado_resolvers::Role;
 use serde_json::{Value, json};
@@ -137,21 +137,21 @@ impl Stack {
     }
 
     async fn provision(&self) {
-        let sdk = mercado::aws::load().await;
-        mercado::dynamo::provision_catalog_table(
+        let sdk = mercado::adapters::aws::load().await;
+        mercado::adapters::dynamo::provision_catalog_table(
             &aws_sdk_dynamodb::Client::new(&sdk),
             &self.config.aws.catalog_table,
         )
         .await
         .unwrap();
-        mercado::dynamo::provision_profiles_table(
+        mercado::adapters::dynamo::provision_profiles_table(
             &aws_sdk_dynamodb::Client::new(&sdk),
             &self.config.aws.profiles_table,
         )
         .await
         .unwrap();
-        mercado::s3::provision_images(
-            &mercado::s3::client(&sdk),
+        mercado::adapters::s3::provision_images(
+            &mercado::adapters::s3::client(&sdk),
             &aws_sdk_sqs::Client::new(&sdk),
             &self.config.images.images_bucket,
             self.config.images.image_queue_url.as_deref().unwrap(),
@@ -159,7 +159,7 @@ impl Stack {
         .await
         .unwrap();
         if self.config.bus == BusKind::Eventbridge {
-            mercado::bus::provision_event_route(
+            mercado::adapters::bus::provision_event_route(
                 &aws_sdk_eventbridge::Client::new(&sdk),
                 &aws_sdk_sqs::Client::new(&sdk),
                 &self.config.aws.event_bus_name,
@@ -173,8 +173,8 @@ impl Stack {
 
     /// Switches this stack to a Cognito user pool of its own on the local AWS-API server.
     pub async fn use_cognito(&mut self) {
-        let sdk = mercado::aws::load().await;
-        let (pool, client) = mercado::auth::provision_cognito(
+        let sdk = mercado::adapters::aws::load().await;
+        let (pool, client) = mercado::adapters::auth::provision_cognito(
             &aws_sdk_cognitoidentityprovider::Client::new(&sdk),
             &format!("mercado-test-{}", self.id),
         )

@@ -23,7 +23,7 @@ use tokio::sync::RwLock;
 
 use crate::{
     StartupError,
-    config::{AuthConfig, AuthMode},
+    app::config::{AuthConfig, AuthMode},
 };
 
 /// A verified token: the caller, and when the token stops being valid (unix seconds).

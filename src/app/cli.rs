@@ -8,8 +8,8 @@ use mercado_resolvers::Role;
 
 use crate::{
     StartupError,
-    auth::LocalIssuer,
-    config::{AuthConfig, AwsConfig, DatabaseConfig, ImagesConfig, ServeConfig},
+    adapters::auth::LocalIssuer,
+    app::config::{AuthConfig, AwsConfig, DatabaseConfig, ImagesConfig, ServeConfig},
 };
 
 #[derive(Parser)]
@@ -107,9 +107,9 @@ fn one_line(rendered: &str) -> String {
 
 async fn execute(command: Command) -> Result<(), StartupError> {
     match command {
-        Command::Serve(config) => crate::server::serve(*config).await,
+        Command::Serve(config) => crate::app::server::serve(*config).await,
         Command::Reconcile(config) => {
-            let c = crate::components::Components::build(&config).await?;
+            let c = crate::app::components::Components::build(&config).await?;
             let report =
                 crate::workers::reconciler::reconcile_once(&c.pool, &c.inventory, &c.catalog)
                     .await
@@ -124,8 +124,8 @@ async fn execute(command: Command) -> Result<(), StartupError> {
             Ok(())
         }
         Command::Migrate(db) => {
-            let pool = crate::postgres::connect(&db).await?;
-            crate::postgres::migrate(&pool).await?;
+            let pool = crate::adapters::postgres::connect(&db).await?;
+            crate::adapters::postgres::migrate(&pool).await?;
             println!("migrations applied");
             Ok(())
         }
@@ -135,9 +135,9 @@ async fn execute(command: Command) -> Result<(), StartupError> {
             cognito_pool_name,
         } => provision(&aws, &images, cognito_pool_name.as_deref()).await,
         Command::SeedDemo(db) => {
-            let pool = crate::postgres::connect(&db).await?;
-            crate::postgres::migrate(&pool).await?;
-            let created = crate::demo::seed(&pool).await?;
+            let pool = crate::adapters::postgres::connect(&db).await?;
+            crate::adapters::postgres::migrate(&pool).await?;
+            let created = crate::app::demo::seed(&pool).await?;
             println!("demo products created: {created}");
             Ok(())
         }
@@ -167,16 +167,18 @@ async fn provision(
     images: &ImagesConfig,
     cognito_pool_name: Option<&str>,
 ) -> Result<(), StartupError> {
-    let sdk = crate::aws::load().await;
+    let sdk = crate::adapters::aws::load().await;
     let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
     let state = |created: bool| if created { "created" } else { "exists" };
-    let created = crate::dynamo::provision_catalog_table(&dynamo, &aws.catalog_table).await?;
+    let created =
+        crate::adapters::dynamo::provision_catalog_table(&dynamo, &aws.catalog_table).await?;
     println!("dynamodb table {}: {}", aws.catalog_table, state(created));
-    let created = crate::dynamo::provision_profiles_table(&dynamo, &aws.profiles_table).await?;
+    let created =
+        crate::adapters::dynamo::provision_profiles_table(&dynamo, &aws.profiles_table).await?;
     println!("dynamodb table {}: {}", aws.profiles_table, state(created));
     if let Some(queue_url) = &images.image_queue_url {
-        crate::s3::provision_images(
-            &crate::s3::client(&sdk),
+        crate::adapters::s3::provision_images(
+            &crate::adapters::s3::client(&sdk),
             &aws_sdk_sqs::Client::new(&sdk),
             &images.images_bucket,
             queue_url,
@@ -185,7 +187,7 @@ async fn provision(
         println!("s3 bucket {} notifies {queue_url}", images.images_bucket);
     }
     if let Some(name) = cognito_pool_name {
-        let (pool, client) = crate::auth::provision_cognito(
+        let (pool, client) = crate::adapters::auth::provision_cognito(
             &aws_sdk_cognitoidentityprovider::Client::new(&sdk),
             name,
         )
@@ -194,7 +196,7 @@ async fn provision(
         println!("MERCADO_COGNITO_CLIENT_ID={client}");
     }
     if let Some(queue_url) = &aws.queue_url {
-        let arn = crate::bus::provision_event_route(
+        let arn = crate::adapters::bus::provision_event_route(
             &aws_sdk_eventbridge::Client::new(&sdk),
             &aws_sdk_sqs::Client::new(&sdk),
             &aws.event_bus_name,

@@ -4,7 +4,7 @@
 use mercado_resolvers::inventory::{InventoryStore, Money, NewVariant, validate_new_product};
 use sqlx::PgPool;
 
-use crate::{StartupError, postgres::PgInventory};
+use crate::{StartupError, adapters::postgres::PgInventory};
 
 pub const DEMO_SELLER: &str = "demo-seller";
 

@@ -18,7 +18,7 @@ use mercado_resolvers::{
     inventory::{ImageStorage, PresignedUpload},
 };
 
-use crate::{StartupError, config::ImagesConfig};
+use crate::{StartupError, app::config::ImagesConfig};
 
 /// Key prefix of every product image; the notification is filtered on it.
 pub const IMAGE_PREFIX: &str = "products/";
@@ -115,7 +115,7 @@ pub async fn provision_images(
             }) => {}
         Err(e) => return Err(aws("create bucket", DisplayErrorContext(&e).to_string())),
     }
-    let (_, queue_arn) = crate::bus::ensure_queue(
+    let (_, queue_arn) = crate::adapters::bus::ensure_queue(
         sqs,
         queue_url,
         "s3.amazonaws.com",

@@ -529,8 +529,8 @@ impl ServeConfig {
         self.auth.validate()
     }
 
-    pub fn nats_settings(&self) -> crate::bus::nats::NatsSettings {
-        crate::bus::nats::NatsSettings {
+    pub fn nats_settings(&self) -> crate::adapters::bus::nats::NatsSettings {
+        crate::adapters::bus::nats::NatsSettings {
             url: self.nats_url.clone(),
             stream: self.nats_stream.clone(),
             subject_prefix: self.nats_subject_prefix.clone(),

@@ -17,7 +17,7 @@ use sqlx::{PgPool, postgres::PgPoolOptions};
 pub use test_gateway::TestGateway;
 pub use throttle::PgSignInThrottle;
 
-use crate::{StartupError, config::DatabaseConfig};
+use crate::{StartupError, app::config::DatabaseConfig};
 
 /// Whether PostgreSQL answers (readiness).
 pub async fn ping(pool: PgPool) -> Result<(), String> {

@@ -13,16 +13,16 @@ use sqlx::PgPool;
 
 use crate::{
     StartupError,
-    auth::TokenVerifier,
-    bus::{EventBridgePublisher, InProcessPublisher, Publisher},
-    config::{BusKind, ServeConfig},
-    dynamo::{DynamoCatalog, DynamoProfiles},
-    postgres::{
+    adapters::auth::TokenVerifier,
+    adapters::bus::{EventBridgePublisher, InProcessPublisher, Publisher},
+    adapters::dynamo::{DynamoCatalog, DynamoProfiles},
+    adapters::postgres::{
         self, PgInventory, PgSignInThrottle,
         notifications::{PgCatalogChanges, PgOrderEvents, PgSagaWakeups},
         outbox::PgOutbox,
     },
-    s3::S3Images,
+    adapters::s3::S3Images,
+    app::config::{BusKind, ServeConfig},
     workers::{
         Consume, image_events::ImageEvents, projector::Projector, sqs_consumer::SqsConsumer,
     },
@@ -45,7 +45,7 @@ pub struct Components {
     /// Present with MERCADO_IMAGE_QUEUE_URL: applies S3 upload notifications.
     pub image_consumer: Option<Arc<dyn Consume>>,
     pub image_events: Arc<ImageEvents>,
-    pub orders: Arc<crate::postgres::PgOrders>,
+    pub orders: Arc<crate::adapters::postgres::PgOrders>,
     pub order_events: Arc<PgOrderEvents>,
     pub catalog_changes: Arc<dyn CatalogChanges>,
     pub saga: Arc<SagaRunner>,
@@ -58,7 +58,7 @@ impl Components {
         config.validate()?;
         let pool = postgres::connect(&config.database).await?;
         postgres::migrate(&pool).await?;
-        let aws = crate::aws::load().await;
+        let aws = crate::adapters::aws::load().await;
         let catalog_changes: Arc<dyn CatalogChanges> =
             Arc::new(PgCatalogChanges::start(pool.clone()));
         let catalog = DynamoCatalog::new(
@@ -87,12 +87,15 @@ impl Components {
             }
             BusKind::Nats => {
                 let settings = config.nats_settings();
-                let (client, js, stream) = crate::bus::nats::connect(&settings).await?;
-                let consumer =
-                    crate::bus::nats::NatsConsumer::new(&stream, &settings, projector.clone())
-                        .await?;
+                let (client, js, stream) = crate::adapters::bus::nats::connect(&settings).await?;
+                let consumer = crate::adapters::bus::nats::NatsConsumer::new(
+                    &stream,
+                    &settings,
+                    projector.clone(),
+                )
+                .await?;
                 (
-                    Arc::new(crate::bus::nats::NatsPublisher::new(
+                    Arc::new(crate::adapters::bus::nats::NatsPublisher::new(
                         client,
                         js,
                         &settings.subject_prefix,
@@ -103,9 +106,13 @@ impl Components {
         };
         let outbox = Arc::new(PgOutbox::start(pool.clone()));
         let verifier = Arc::new(TokenVerifier::from_config(&config.auth, &aws).await?);
-        let identity = crate::auth::identity_provider(&config.auth, &aws, &pool, &verifier);
+        let identity =
+            crate::adapters::auth::identity_provider(&config.auth, &aws, &pool, &verifier);
         let inventory = Arc::new(PgInventory::new(pool.clone(), config.images.base_url(&aws)));
-        let images = Arc::new(S3Images::new(crate::s3::client(&aws), &config.images));
+        let images = Arc::new(S3Images::new(
+            crate::adapters::s3::client(&aws),
+            &config.images,
+        ));
         let image_events = Arc::new(ImageEvents::new(inventory.clone()));
         let image_consumer = config.images.image_queue_url.as_ref().map(|url| {
             Arc::new(SqsConsumer::new(
@@ -120,7 +127,7 @@ impl Components {
             &config.aws.profiles_table,
         ));
         let throttle = Arc::new(PgSignInThrottle::new(pool.clone()));
-        let orders = Arc::new(crate::postgres::PgOrders::new(
+        let orders = Arc::new(crate::adapters::postgres::PgOrders::new(
             pool.clone(),
             config.hold_ttl_seconds,
         ));
@@ -129,7 +136,7 @@ impl Components {
         let saga = Arc::new(SagaRunner::new(
             orders.clone(),
             inventory.clone(),
-            Arc::new(crate::postgres::TestGateway::new(pool.clone())),
+            Arc::new(crate::adapters::postgres::TestGateway::new(pool.clone())),
         ));
         Ok(Self {
             pool,

@@ -6,8 +6,8 @@ use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
 
 use crate::{
     StartupError,
-    components::Components,
-    config::ServeConfig,
+    app::components::Components,
+    app::config::ServeConfig,
     http::{self, AppState},
     workers::{self, relay},
 };
