@@ -81,8 +81,8 @@ pub struct DevMail {
 #[derive(Default)]
 pub struct AuthMutation;
 
-fn provider<'a>(ctx: &'a Context<'_>) -> &'a Arc<dyn IdentityProvider> {
-    ctx.data_unchecked::<Arc<dyn IdentityProvider>>()
+fn provider<'a>(ctx: &'a Context<'_>) -> Result<&'a Arc<dyn IdentityProvider>> {
+    ctx.data::<Arc<dyn IdentityProvider>>()
 }
 
 fn check_token_length(field: &str, value: &str) -> Result<(), ApiError> {
@@ -117,7 +117,7 @@ impl AuthMutation {
                 "must not be empty",
             )));
         }
-        let outcome = provider(ctx)
+        let outcome = provider(ctx)?
             .sign_up(&email, &input.password, &roles)
             .await
             .map_err(|e| into_gql(e.into()))?;
@@ -137,7 +137,7 @@ impl AuthMutation {
         let email = normalize_email(&email);
         validate_email("email", &email).map_err(into_gql)?;
         check_token_length("code", code.trim()).map_err(into_gql)?;
-        provider(ctx)
+        provider(ctx)?
             .confirm_sign_up(&email, code.trim())
             .await
             .map_err(|e| into_gql(e.into()))?;
@@ -159,7 +159,7 @@ impl AuthMutation {
                 "wrong email or password".into(),
             )));
         }
-        let throttle = ctx.data_unchecked::<Arc<dyn SignInThrottle>>();
+        let throttle = ctx.data::<Arc<dyn SignInThrottle>>()?;
         let address = ctx
             .data_opt::<ClientAddr>()
             .map_or_else(|| "unknown".to_string(), |a| a.0.to_string());
@@ -180,7 +180,7 @@ impl AuthMutation {
                 }));
             }
         }
-        match provider(ctx).sign_in(&email, &password).await {
+        match provider(ctx)?.sign_in(&email, &password).await {
             Ok(session) => {
                 throttle
                     .record_success(&email)
@@ -208,7 +208,7 @@ impl AuthMutation {
         refresh_token: String,
     ) -> Result<AuthSession> {
         check_token_length("refreshToken", &refresh_token).map_err(into_gql)?;
-        provider(ctx)
+        provider(ctx)?
             .refresh_session(&refresh_token)
             .await
             .map(Into::into)
@@ -223,7 +223,7 @@ impl AuthMutation {
             .data_opt::<BearerToken>()
             .map(|t| t.0.clone())
             .unwrap_or_default();
-        provider(ctx)
+        provider(ctx)?
             .sign_out(viewer, &access, refresh_token.as_deref())
             .await
             .map_err(|e| into_gql(e.into()))?;
@@ -233,7 +233,7 @@ impl AuthMutation {
     /// Adds the seller role to the caller. Refresh the session to get a token that carries it.
     async fn become_seller(&self, ctx: &Context<'_>) -> Result<Vec<Role>> {
         let viewer: &Viewer = guard::viewer(ctx).map_err(into_gql)?;
-        provider(ctx)
+        provider(ctx)?
             .add_role(viewer, Role::Seller)
             .await
             .map_err(|e| into_gql(e.into()))?;
@@ -256,7 +256,7 @@ impl AuthQuery {
     async fn dev_mailbox(&self, ctx: &Context<'_>, email: String) -> Result<Vec<DevMail>> {
         let email = normalize_email(&email);
         validate_email("email", &email).map_err(into_gql)?;
-        match provider(ctx).dev_mailbox(&email).await {
+        match provider(ctx)?.dev_mailbox(&email).await {
             None => Err(into_gql(ApiError::NotSupported(
                 "the development mailbox exists only with MERCADO_AUTH=local".into(),
             ))),

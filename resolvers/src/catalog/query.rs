@@ -65,14 +65,14 @@ impl CatalogQuery {
         let id = Uuid::parse_str(&id)
             .map_err(|_| into_gql(ApiError::bad_input("id", "must be a UUID")))?;
         if consistency.is_none() {
-            return reader(ctx)
+            return reader(ctx)?
                 .product(id)
                 .await
                 .map_err(|e| into_gql(e.into()));
         }
         await_consistency(ctx, consistency.as_deref()).await?;
         // After a wait, read what the wait saw: the strongly consistent entry.
-        match reader(ctx)
+        match reader(ctx)?
             .entry(id)
             .await
             .map_err(|e| into_gql(e.into()))?
@@ -119,7 +119,7 @@ impl CatalogQuery {
             first,
             after: after.clone(),
         };
-        connection(reader(ctx).products(query).await, after.is_some())
+        connection(reader(ctx)?.products(query).await, after.is_some())
     }
 
     /// The caller's own products in every status (seller role), newest first. `consistency`
@@ -141,7 +141,7 @@ impl CatalogQuery {
             after: after.clone(),
             ..ProductQuery::default()
         };
-        connection(reader(ctx).products(query).await, after.is_some())
+        connection(reader(ctx)?.products(query).await, after.is_some())
     }
 
     /// Up to `first` (1 to 100, default 10) active products for the caller: for a signed-in
@@ -156,7 +156,7 @@ impl CatalogQuery {
         let viewer = ctx.data_opt::<Option<Viewer>>().and_then(Option::as_ref);
         let favourites = match viewer {
             Some(v) => ctx
-                .data_unchecked::<Arc<dyn ProfileStore>>()
+                .data::<Arc<dyn ProfileStore>>()?
                 .get(&v.subject)
                 .await
                 .map_err(|e| into_gql(e.into()))?
@@ -174,7 +174,7 @@ impl CatalogQuery {
         };
         let mut picked: Vec<Product> = Vec::new();
         for category in listings {
-            let page = reader(ctx)
+            let page = reader(ctx)?
                 .products(ProductQuery {
                     category,
                     first: fetch,
@@ -219,6 +219,6 @@ fn connection(
     })
 }
 
-fn reader<'a>(ctx: &'a Context<'_>) -> &'a Arc<dyn CatalogReader> {
-    ctx.data_unchecked::<Arc<dyn CatalogReader>>()
+fn reader<'a>(ctx: &'a Context<'_>) -> Result<&'a Arc<dyn CatalogReader>> {
+    ctx.data::<Arc<dyn CatalogReader>>()
 }

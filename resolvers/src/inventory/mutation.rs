@@ -120,8 +120,8 @@ pub struct ImageUpload {
 #[derive(Default)]
 pub struct InventoryMutation;
 
-fn store<'a>(ctx: &'a Context<'_>) -> &'a Arc<dyn InventoryStore> {
-    ctx.data_unchecked::<Arc<dyn InventoryStore>>()
+fn store<'a>(ctx: &'a Context<'_>) -> Result<&'a Arc<dyn InventoryStore>> {
+    ctx.data::<Arc<dyn InventoryStore>>()
 }
 
 fn seller(ctx: &Context<'_>) -> Result<String> {
@@ -217,7 +217,7 @@ impl InventoryMutation {
             })
             .map_err(violations_into_gql)?;
         stored_naming(
-            store(ctx).create_product(&seller, product).await,
+            store(ctx)?.create_product(&seller, product).await,
             |what| match what {
                 Rejected::Sku(i) => format!("input.variants.{i}.sku"),
                 other => format!("input.{other:?}"),
@@ -251,7 +251,7 @@ impl InventoryMutation {
         };
         let patch = checks.finish(patch).map_err(violations_into_gql)?;
         stored(
-            store(ctx)
+            store(ctx)?
                 .update_product(&seller, id, expected_version, patch)
                 .await,
         )
@@ -267,7 +267,7 @@ impl InventoryMutation {
         let seller = seller(ctx)?;
         let id = uuid("id", &id)?;
         stored(
-            store(ctx)
+            store(ctx)?
                 .delete_product(&seller, id, expected_version)
                 .await,
         )
@@ -278,7 +278,7 @@ impl InventoryMutation {
         let seller = seller(ctx)?;
         let id = uuid("id", &id)?;
         stored(
-            store(ctx)
+            store(ctx)?
                 .set_status(&seller, id, ProductStatus::Active)
                 .await,
         )
@@ -298,7 +298,7 @@ impl InventoryMutation {
         } else {
             ProductStatus::Draft
         };
-        stored(store(ctx).set_status(&seller, id, status).await)
+        stored(store(ctx)?.set_status(&seller, id, status).await)
     }
 
     /// Adds a variant to a product.
@@ -314,7 +314,7 @@ impl InventoryMutation {
         let new = variant(&mut checks, input);
         let new = checks.finish(new).map_err(violations_into_gql)?;
         stored_naming(
-            store(ctx).add_variant(&seller, product_id, new).await,
+            store(ctx)?.add_variant(&seller, product_id, new).await,
             |what| match what {
                 Rejected::Product => "productId".into(),
                 _ => "input.sku".into(),
@@ -345,7 +345,7 @@ impl InventoryMutation {
                 .map(|p| checks.money("price", p.amount, &p.currency)),
         };
         let patch = checks.finish(patch).map_err(violations_into_gql)?;
-        stored_naming(store(ctx).update_variant(&seller, id, patch).await, |_| {
+        stored_naming(store(ctx)?.update_variant(&seller, id, patch).await, |_| {
             "input.sku".into()
         })
     }
@@ -354,7 +354,7 @@ impl InventoryMutation {
     async fn remove_variant(&self, ctx: &Context<'_>, id: ID) -> Result<Product> {
         let seller = seller(ctx)?;
         let id = uuid("id", &id)?;
-        stored_naming(store(ctx).remove_variant(&seller, id).await, |_| {
+        stored_naming(store(ctx)?.remove_variant(&seller, id).await, |_| {
             "id".into()
         })
     }
@@ -375,7 +375,7 @@ impl InventoryMutation {
         let reason = self::reason(&mut checks, &reason);
         checks.finish(()).map_err(violations_into_gql)?;
         stored_naming(
-            store(ctx)
+            store(ctx)?
                 .change_stock(&seller, variant_id, StockChange::Set(on_hand), &reason)
                 .await,
             |_| "onHand".into(),
@@ -403,7 +403,7 @@ impl InventoryMutation {
         let reason = self::reason(&mut checks, &reason);
         checks.finish(()).map_err(violations_into_gql)?;
         stored_naming(
-            store(ctx)
+            store(ctx)?
                 .change_stock(&seller, variant_id, StockChange::Adjust(delta), &reason)
                 .await,
             |_| "delta".into(),
@@ -422,7 +422,7 @@ impl InventoryMutation {
     ) -> Result<ImageUpload> {
         let seller = seller(ctx)?;
         let product_id = uuid("productId", &product_id)?;
-        let storage = ctx.data_unchecked::<Arc<dyn ImageStorage>>();
+        let storage = ctx.data::<Arc<dyn ImageStorage>>()?;
         let content_type = content_type.trim().to_ascii_lowercase();
         let Some((_, ext)) = IMAGE_CONTENT_TYPES.iter().find(|(t, _)| *t == content_type) else {
             return Err(into_gql(ApiError::bad_input(
@@ -436,7 +436,7 @@ impl InventoryMutation {
                 format!("must be between 1 and {} bytes", storage.max_bytes()),
             )));
         }
-        let product = stored(store(ctx).owned_product(&seller, product_id).await)?;
+        let product = stored(store(ctx)?.owned_product(&seller, product_id).await)?;
         let key = format!(
             "products/{}/{}/{}.{ext}",
             product.seller_id,

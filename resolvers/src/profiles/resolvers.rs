@@ -33,7 +33,7 @@ pub struct Me {
 impl Me {
     /// The caller's own profile (empty until first updated).
     async fn profile(&self, ctx: &Context<'_>) -> Result<ProfileView> {
-        let profile = store(ctx)
+        let profile = store(ctx)?
             .get(&self.id)
             .await
             .map_err(|e| into_gql(e.into()))?
@@ -110,7 +110,7 @@ impl Seller {
 
 /// Loads a seller's public view through the request-wide batcher.
 pub async fn load_seller(ctx: &Context<'_>, seller_id: &str) -> Result<Seller> {
-    let loader = ctx.data_unchecked::<DataLoader<SellerLoader>>();
+    let loader = ctx.data::<DataLoader<SellerLoader>>()?;
     let found = loader.load_one(seller_id.to_string()).await.map_err(|e| {
         into_gql(ApiError::from(crate::StoreError::Unavailable(
             e.to_string(),
@@ -161,8 +161,8 @@ pub struct MerchantInfoInput {
     pub description: Option<String>,
 }
 
-fn store<'a>(ctx: &'a Context<'_>) -> &'a Arc<dyn ProfileStore> {
-    ctx.data_unchecked::<Arc<dyn ProfileStore>>()
+fn store<'a>(ctx: &'a Context<'_>) -> Result<&'a Arc<dyn ProfileStore>> {
+    ctx.data::<Arc<dyn ProfileStore>>()
 }
 
 /// Trims `value` and checks its length; pushes a violation naming `field` if it is off.
@@ -236,7 +236,7 @@ pub struct ProfilesMutation;
 impl ProfilesMutation {
     async fn apply(ctx: &Context<'_>, update: ProfileUpdate) -> Result<Me> {
         let viewer = guard::viewer(ctx).map_err(into_gql)?;
-        store(ctx)
+        store(ctx)?
             .update(&viewer.subject, update)
             .await
             .map_err(|e| into_gql(e.into()))?;

@@ -56,8 +56,8 @@ pub struct OrderEdge {
     pub cursor: String,
 }
 
-fn store<'a>(ctx: &'a Context<'_>) -> &'a Arc<dyn OrderStore> {
-    ctx.data_unchecked::<Arc<dyn OrderStore>>()
+fn store<'a>(ctx: &'a Context<'_>) -> Result<&'a Arc<dyn OrderStore>> {
+    ctx.data::<Arc<dyn OrderStore>>()
 }
 
 fn order_id(field: &str, id: &ID) -> Result<Uuid> {
@@ -80,7 +80,7 @@ impl PurchasesQuery {
         let viewer = guard::viewer(ctx).map_err(into_gql)?;
         let id = order_id("id", &id)?;
         let not_found = || into_gql(ApiError::NotFound("no such order".into()));
-        let mut order = stored(store(ctx).get(id).await)?.ok_or_else(not_found)?;
+        let mut order = stored(store(ctx)?.get(id).await)?.ok_or_else(not_found)?;
         if order.buyer_id == viewer.subject {
             return Ok(order);
         }
@@ -108,7 +108,7 @@ impl PurchasesQuery {
             )));
         }
         let page = stored(
-            store(ctx)
+            store(ctx)?
                 .list_for_buyer(
                     &viewer.subject,
                     usize::try_from(first).unwrap_or(1),
@@ -176,7 +176,7 @@ impl PurchasesMutation {
                 idempotency_key,
             })
             .map_err(violations_into_gql)?;
-        let placed = store(ctx).place(&buyer.subject, order).await;
+        let placed = store(ctx)?.place(&buyer.subject, order).await;
         let placed = placed.map_err(|e| {
             into_gql(e.naming(|what| match what {
                 crate::Rejected::OrderLine(i) => format!("input.items.{i}.variantId"),
@@ -193,7 +193,7 @@ impl PurchasesMutation {
     async fn cancel_order(&self, ctx: &Context<'_>, id: ID) -> Result<Order> {
         let viewer = guard::viewer(ctx).map_err(into_gql)?;
         let id = order_id("id", &id)?;
-        stored(store(ctx).request_cancel(&viewer.subject, id).await)
+        stored(store(ctx)?.request_cancel(&viewer.subject, id).await)
     }
 }
 
@@ -221,9 +221,9 @@ impl PurchasesSubscription {
     ) -> Result<impl Stream<Item = Transition> + use<>> {
         let viewer = guard::viewer(ctx).map_err(into_gql)?;
         let id = self::order_id("orderId", &order_id)?;
-        let store = store(ctx).clone();
+        let store = store(ctx)?.clone();
         // Subscribe before reading, so nothing committed in between is missed.
-        let events = ctx.data_unchecked::<Arc<dyn OrderEvents>>().subscribe();
+        let events = ctx.data::<Arc<dyn OrderEvents>>()?.subscribe();
         let order = stored(store.get(id).await)?
             .filter(|o| o.buyer_id == viewer.subject)
             .ok_or_else(|| into_gql(ApiError::NotFound("no such order".into())))?;
