@@ -110,10 +110,11 @@ async fn execute(command: Command) -> Result<(), StartupError> {
         Command::Serve(config) => crate::app::server::serve(*config).await,
         Command::Reconcile(config) => {
             let c = crate::app::components::Components::build(&config).await?;
-            let report =
-                crate::workers::reconciler::reconcile_once(&c.pool, &c.inventory, &c.catalog)
-                    .await
-                    .map_err(StartupError::Aws)?;
+            let report = c
+                .reconciler
+                .reconcile_once()
+                .await
+                .map_err(|e| StartupError::Aws(e.to_string()))?;
             match report {
                 Some(r) => println!(
                     "reconciled: checked {}, repaired {}, removed {}",
@@ -137,7 +138,9 @@ async fn execute(command: Command) -> Result<(), StartupError> {
         Command::SeedDemo(db) => {
             let pool = crate::adapters::postgres::connect(&db).await?;
             crate::adapters::postgres::migrate(&pool).await?;
-            let created = crate::app::demo::seed(&pool).await?;
+            // Demo products have no images, so no image URL base is needed.
+            let store = crate::adapters::postgres::PgInventory::new(pool, "");
+            let created = crate::app::demo::seed(&store).await?;
             println!("demo products created: {created}");
             Ok(())
         }

@@ -17,16 +17,20 @@ use crate::{
     adapters::bus::{EventBridgePublisher, InProcessPublisher, Publisher},
     adapters::dynamo::{DynamoCatalog, DynamoProfiles},
     adapters::postgres::{
-        self, PgInventory, PgSignInThrottle,
+        self, AdvisoryLock, PgInventory, PgSignInThrottle,
         notifications::{PgCatalogChanges, PgOrderEvents, PgSagaWakeups},
         outbox::PgOutbox,
     },
     adapters::s3::S3Images,
     app::config::{BusKind, ServeConfig},
+    workers::reconciler::Reconciler,
     workers::{
         Consume, image_events::ImageEvents, projector::Projector, sqs_consumer::SqsConsumer,
     },
 };
+
+/// Advisory-lock key of the reconciler: "mercado reconcile".
+const RECONCILE_LOCK: i64 = 0x6d65_7263_7265_636f;
 
 pub struct Components {
     pub pool: PgPool,
@@ -49,6 +53,7 @@ pub struct Components {
     pub order_events: Arc<PgOrderEvents>,
     pub catalog_changes: Arc<dyn CatalogChanges>,
     pub saga: Arc<SagaRunner>,
+    pub reconciler: Reconciler,
     pub saga_wakeups: Arc<dyn SagaWakeups>,
 }
 
@@ -66,7 +71,7 @@ impl Components {
             &config.aws.catalog_table,
         )
         .announcing(catalog_changes.clone());
-        let projector = Arc::new(Projector::new(catalog.clone()));
+        let projector = Arc::new(Projector::new(Arc::new(catalog.clone())));
         let (publisher, consumer): (Arc<dyn Publisher>, Option<Arc<dyn Consume>>) = match config.bus
         {
             BusKind::Inprocess => (Arc::new(InProcessPublisher::new(projector.clone())), None),
@@ -138,6 +143,11 @@ impl Components {
             inventory.clone(),
             Arc::new(crate::adapters::postgres::TestGateway::new(pool.clone())),
         ));
+        let reconciler = Reconciler {
+            lock: Arc::new(AdvisoryLock::new(pool.clone(), RECONCILE_LOCK)),
+            source: inventory.clone(),
+            model: Arc::new(catalog.clone()),
+        };
         Ok(Self {
             pool,
             catalog,
@@ -158,6 +168,7 @@ impl Components {
             catalog_changes,
             saga,
             saga_wakeups,
+            reconciler,
         })
     }
 

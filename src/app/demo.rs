@@ -2,7 +2,6 @@
 //! store as real writes (so they reach the catalog through the outbox like anything else).
 
 use mercado_resolvers::inventory::{InventoryStore, Money, NewVariant, validate_new_product};
-use sqlx::PgPool;
 
 use crate::{StartupError, adapters::postgres::PgInventory};
 
@@ -53,17 +52,14 @@ const PRODUCTS: &[(&str, &str, &str, &str, i64, i32)] = &[
 ];
 
 /// Creates the demo products unless the demo seller already has some. Returns how many.
-pub async fn seed(pool: &PgPool) -> Result<usize, StartupError> {
-    let existing: i64 = sqlx::query_scalar("SELECT count(*) FROM products WHERE seller_id = $1")
-        .bind(DEMO_SELLER)
-        .fetch_one(pool)
+pub async fn seed(store: &PgInventory) -> Result<usize, StartupError> {
+    let existing = store
+        .product_count(DEMO_SELLER)
         .await
         .map_err(|e| StartupError::Postgres(e.to_string()))?;
     if existing > 0 {
         return Ok(0);
     }
-    // Demo products have no images, so no image URL base is needed.
-    let store = PgInventory::new(pool.clone(), "");
     for (name, category, info, sku, cents, stock) in PRODUCTS {
         let info: serde_json::Value =
             serde_json::from_str(info).map_err(|e| StartupError::Config(e.to_string()))?;

@@ -69,9 +69,7 @@ impl Server {
                 rx.clone(),
             )));
             tasks.push(tokio::spawn(crate::workers::reconciler::run(
-                components.pool.clone(),
-                components.inventory.clone(),
-                components.catalog.clone(),
+                components.reconciler.clone(),
                 std::time::Duration::from_secs(config.reconcile_interval_seconds),
                 rx.clone(),
             )));

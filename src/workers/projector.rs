@@ -1,13 +1,37 @@
 //! The projector: applies events to the read model. Idempotent and order-tolerant: the catalog
 //! accepts a document only when its version is newer than the one it holds.
 
-use chrono::Utc;
-use mercado_resolvers::inventory::Product;
+use std::sync::Arc;
 
-use crate::{
-    adapters::dynamo::{DynamoCatalog, Upsert},
-    events::{EventEnvelope, PRODUCT_DELETED, PRODUCT_UPSERTED},
-};
+use async_trait::async_trait;
+use chrono::Utc;
+use mercado_resolvers::{StoreError, inventory::Product};
+use uuid::Uuid;
+
+use crate::events::{EventEnvelope, PRODUCT_DELETED, PRODUCT_UPSERTED};
+
+/// What a conditional read-model write did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upsert {
+    Applied,
+    /// The read model already holds this version or a newer one: nothing changed.
+    Stale,
+}
+
+/// The read model as the projector and the reconciler write it (the DynamoDB catalog in the
+/// server). Every write is conditional: it applies only over a missing item or an older
+/// version, so duplicates and reordering change nothing.
+#[async_trait]
+pub trait ReadModel: Send + Sync {
+    /// Writes the product's whole document.
+    async fn upsert(&self, product: &Product) -> Result<Upsert, StoreError>;
+
+    /// Writes a tombstone: the product is gone at `version` (a late upsert cannot revive it).
+    async fn tombstone(&self, id: Uuid, version: i64) -> Result<Upsert, StoreError>;
+
+    /// Every item's id, version and whether it is a tombstone.
+    async fn scan_versions(&self) -> Result<Vec<(String, i64, bool)>, StoreError>;
+}
 
 /// What projecting one event did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,11 +54,11 @@ pub enum ProjectError {
 }
 
 pub struct Projector {
-    catalog: DynamoCatalog,
+    catalog: Arc<dyn ReadModel>,
 }
 
 impl Projector {
-    pub fn new(catalog: DynamoCatalog) -> Self {
+    pub fn new(catalog: Arc<dyn ReadModel>) -> Self {
         Self { catalog }
     }
 

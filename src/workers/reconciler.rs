@@ -2,21 +2,43 @@
 //! every product from PostgreSQL and upserts it with the version guard (so it never undoes a
 //! newer live event), writes tombstones for deleted products, and turns read-model items that
 //! PostgreSQL does not know into tombstones. It rebuilds an empty table from nothing. One
-//! instance at a time, by a PostgreSQL advisory lock.
+//! instance at a time, by an exclusive lock (a PostgreSQL advisory lock in the server).
 
-use std::{collections::HashSet, time::Duration};
+use std::{collections::HashSet, sync::Arc, time::Duration};
 
-use sqlx::PgPool;
+use async_trait::async_trait;
+use mercado_resolvers::{StoreError, inventory::Product};
 use uuid::Uuid;
 
-use super::{Shutdown, stopped};
-use crate::{
-    adapters::dynamo::{DynamoCatalog, Upsert},
-    adapters::postgres::PgInventory,
+use super::{
+    Shutdown,
+    projector::{ReadModel, Upsert},
+    stopped,
 };
 
-/// Advisory-lock key: "mercado reconcile".
-const LOCK_KEY: i64 = 0x6d65_7263_7265_636f;
+/// The write side's documents, as the reconciler streams them (PostgreSQL in the server).
+#[async_trait]
+pub trait DocumentSource: Send + Sync {
+    /// Every product (deleted ones too, flagged) with an id after `after`, in id order.
+    async fn documents_after(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<(Product, bool)>, StoreError>;
+}
+
+/// Keeps reconcilers apart: at most one instance holds it at a time.
+#[async_trait]
+pub trait Exclusive: Send + Sync {
+    /// The lock if it is free now (`None` when another instance holds it).
+    async fn try_acquire(&self) -> Result<Option<Box<dyn ExclusiveGuard>>, StoreError>;
+}
+
+#[async_trait]
+pub trait ExclusiveGuard: Send {
+    async fn release(self: Box<Self>);
+}
+
 const BATCH: u32 = 500;
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -29,39 +51,35 @@ pub struct ReconcileReport {
     pub removed: u64,
 }
 
-/// One full pass. `Ok(None)` when another instance holds the lock.
-pub async fn reconcile_once(
-    pool: &PgPool,
-    inventory: &PgInventory,
-    catalog: &DynamoCatalog,
-) -> Result<Option<ReconcileReport>, String> {
-    // The lock lives on one connection for the whole pass.
-    let mut lock = pool.acquire().await.map_err(|e| e.to_string())?;
-    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-        .bind(LOCK_KEY)
-        .fetch_one(&mut *lock)
-        .await
-        .map_err(|e| e.to_string())?;
-    if !locked {
-        return Ok(None);
-    }
-    let result = pass(inventory, catalog).await;
-    let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
-        .bind(LOCK_KEY)
-        .execute(&mut *lock)
-        .await;
-    result.map(Some)
+/// The reconciler's ports.
+#[derive(Clone)]
+pub struct Reconciler {
+    pub lock: Arc<dyn Exclusive>,
+    pub source: Arc<dyn DocumentSource>,
+    pub model: Arc<dyn ReadModel>,
 }
 
-async fn pass(inventory: &PgInventory, catalog: &DynamoCatalog) -> Result<ReconcileReport, String> {
+impl Reconciler {
+    /// One full pass. `Ok(None)` when another instance holds the lock.
+    pub async fn reconcile_once(&self) -> Result<Option<ReconcileReport>, StoreError> {
+        let Some(guard) = self.lock.try_acquire().await? else {
+            return Ok(None);
+        };
+        let result = pass(self.source.as_ref(), self.model.as_ref()).await;
+        guard.release().await;
+        result.map(Some)
+    }
+}
+
+async fn pass(
+    inventory: &dyn DocumentSource,
+    catalog: &dyn ReadModel,
+) -> Result<ReconcileReport, StoreError> {
     let mut report = ReconcileReport::default();
     let mut known: HashSet<String> = HashSet::new();
     let mut after: Option<Uuid> = None;
     loop {
-        let batch = inventory
-            .documents_after(after, BATCH)
-            .await
-            .map_err(|e| e.to_string())?;
+        let batch = inventory.documents_after(after, BATCH).await?;
         let Some((last, _)) = batch.last() else {
             break;
         };
@@ -73,26 +91,20 @@ async fn pass(inventory: &PgInventory, catalog: &DynamoCatalog) -> Result<Reconc
                 catalog.tombstone(product.id, product.version).await
             } else {
                 catalog.upsert(product).await
-            }
-            .map_err(|e| e.to_string())?;
+            }?;
             if outcome == Upsert::Applied {
                 report.repaired += 1;
             }
         }
     }
-    for (id, version, deleted) in catalog.scan_versions().await.map_err(|e| e.to_string())? {
+    for (id, version, deleted) in catalog.scan_versions().await? {
         if deleted || known.contains(&id) {
             continue;
         }
         let Ok(uuid) = Uuid::parse_str(&id) else {
             continue;
         };
-        if catalog
-            .tombstone(uuid, version + 1)
-            .await
-            .map_err(|e| e.to_string())?
-            == Upsert::Applied
-        {
+        if catalog.tombstone(uuid, version + 1).await? == Upsert::Applied {
             report.removed += 1;
         }
     }
@@ -100,19 +112,13 @@ async fn pass(inventory: &PgInventory, catalog: &DynamoCatalog) -> Result<Reconc
 }
 
 /// Reconciles every `interval` until shutdown.
-pub async fn run(
-    pool: PgPool,
-    inventory: std::sync::Arc<PgInventory>,
-    catalog: DynamoCatalog,
-    interval: Duration,
-    mut shutdown: Shutdown,
-) {
+pub async fn run(reconciler: Reconciler, interval: Duration, mut shutdown: Shutdown) {
     loop {
         tokio::select! {
             () = stopped(&mut shutdown) => return,
             () = tokio::time::sleep(interval) => {}
         }
-        match reconcile_once(&pool, &inventory, &catalog).await {
+        match reconciler.reconcile_once().await {
             Ok(Some(r)) => tracing::info!(
                 checked = r.checked,
                 repaired = r.repaired,

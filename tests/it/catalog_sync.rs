@@ -11,7 +11,7 @@ use crate::common::{App, CREATE_PRODUCT, Stack, error_code};
 use mercado::{
     app::config::BusKind,
     events::EventEnvelope,
-    workers::{reconciler::reconcile_once, relay},
+    workers::{projector::ReadModel, reconciler::DocumentSource, relay},
 };
 use mercado_resolvers::{
     Role,
@@ -323,10 +323,7 @@ async fn the_reconciler_repairs_drift_and_rebuilds_an_empty_table() {
     orphan.id = uuid::Uuid::now_v7();
     c.catalog.upsert(&orphan).await.unwrap();
 
-    let report = reconcile_once(&c.pool, &c.inventory, &c.catalog)
-        .await
-        .unwrap()
-        .unwrap();
+    let report = c.reconciler.reconcile_once().await.unwrap().unwrap();
     assert_eq!(
         (report.checked, report.repaired, report.removed),
         (6, 3, 1),
@@ -345,16 +342,10 @@ async fn the_reconciler_repairs_drift_and_rebuilds_an_empty_table() {
             .await
             .unwrap();
     }
-    let rebuilt = reconcile_once(&c.pool, &c.inventory, &c.catalog)
-        .await
-        .unwrap()
-        .unwrap();
+    let rebuilt = c.reconciler.reconcile_once().await.unwrap().unwrap();
     assert_eq!((rebuilt.checked, rebuilt.repaired), (6, 6));
     assert_read_model_equals_postgres(&app).await;
-    let again = reconcile_once(&c.pool, &c.inventory, &c.catalog)
-        .await
-        .unwrap()
-        .unwrap();
+    let again = c.reconciler.reconcile_once().await.unwrap().unwrap();
     assert_eq!(
         (again.repaired, again.removed),
         (0, 0),

@@ -3,20 +3,19 @@
 
 mod cognito;
 mod local_issuer;
-mod local_provider;
 
 use std::{
     collections::HashMap,
     time::{Duration, Instant},
 };
 
+pub use crate::adapters::postgres::LocalIdentity;
 pub use cognito::{CognitoIdentity, provision_cognito};
 use jsonwebtoken::{
     Algorithm, DecodingKey, Validation,
     jwk::{Jwk, JwkSet},
 };
 pub use local_issuer::LocalIssuer;
-pub use local_provider::LocalIdentity;
 use mercado_resolvers::auth::{AuthFailure, IdentityProvider, SignUpOutcome};
 use mercado_resolvers::{Role, Viewer};
 use tokio::sync::RwLock;

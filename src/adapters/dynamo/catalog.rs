@@ -21,6 +21,8 @@ use mercado_resolvers::{
 };
 use uuid::Uuid;
 
+use crate::workers::projector::{ReadModel, Upsert};
+
 use super::{
     ATTR_CATEGORY, ATTR_CREATED_SORT, ATTR_ID, ATTR_LISTED_SORT, ATTR_LISTING, ATTR_SELLER,
     INDEX_BY_CATEGORY, INDEX_BY_LISTING, INDEX_BY_SELLER, cursor::Cursor,
@@ -34,14 +36,6 @@ const ATTR_PRICE_FROM: &str = "price_from";
 const ATTR_DELETED: &str = "deleted";
 /// Partition value of the `by_listing` index for products buyers may see.
 const LISTED: &str = "LISTED";
-
-/// What a conditional upsert did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Upsert {
-    Applied,
-    /// The table already holds this version or a newer one: nothing changed.
-    Stale,
-}
 
 #[derive(Clone)]
 pub struct DynamoCatalog {
@@ -86,58 +80,6 @@ impl DynamoCatalog {
     /// How many `Query` calls this reader has made (for tests and metrics).
     pub fn query_calls(&self) -> u64 {
         self.query_calls.load(Ordering::Relaxed)
-    }
-
-    /// Writes the product's document unless the table already holds this or a newer version.
-    /// Only `ACTIVE` products carry the index attributes, so the browsing indexes list only
-    /// what buyers may see.
-    pub async fn upsert(&self, product: &Product) -> Result<Upsert, StoreError> {
-        let doc = serde_json::to_string(product)
-            .map_err(|e| StoreError::Internal(format!("serialize product: {e}")))?;
-        let mut item: Item = HashMap::from([
-            (
-                ATTR_ID.to_string(),
-                AttributeValue::S(product.id.to_string()),
-            ),
-            (ATTR_DOC.to_string(), AttributeValue::S(doc)),
-            (
-                ATTR_STATUS.to_string(),
-                AttributeValue::S(product.status.as_str().into()),
-            ),
-        ]);
-        item.insert(
-            ATTR_SELLER.into(),
-            AttributeValue::S(product.seller_id.clone()),
-        );
-        item.insert(
-            ATTR_CREATED_SORT.into(),
-            AttributeValue::S(listed_sort(product)),
-        );
-        if let Some(from) = product.variants.iter().map(|v| v.price.amount).min() {
-            item.insert(ATTR_PRICE_FROM.into(), AttributeValue::N(from.to_string()));
-        }
-        if product.status == ProductStatus::Active {
-            item.insert(
-                ATTR_CATEGORY.into(),
-                AttributeValue::S(product.category.clone()),
-            );
-            item.insert(ATTR_LISTING.into(), AttributeValue::S(LISTED.into()));
-            item.insert(
-                ATTR_LISTED_SORT.into(),
-                AttributeValue::S(listed_sort(product)),
-            );
-        }
-        self.put_if_newer(item, product.version).await
-    }
-
-    /// Replaces the item with a tombstone that keeps the version (so a late upsert cannot
-    /// resurrect it) and no index attributes (so it leaves every index).
-    pub async fn tombstone(&self, id: Uuid, version: i64) -> Result<Upsert, StoreError> {
-        let item: Item = HashMap::from([
-            (ATTR_ID.to_string(), AttributeValue::S(id.to_string())),
-            (ATTR_DELETED.to_string(), AttributeValue::Bool(true)),
-        ]);
-        self.put_if_newer(item, version).await
     }
 
     /// A conditional put: only over a missing item or an older version. An applied write is
@@ -185,40 +127,6 @@ impl DynamoCatalog {
         }
     }
 
-    /// Every item's id, version and whether it is a tombstone (a full scan, page by page).
-    pub async fn scan_versions(&self) -> Result<Vec<(String, i64, bool)>, StoreError> {
-        let mut out = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .projection_expression("#id, #version, #deleted")
-                .expression_attribute_names("#id", ATTR_ID)
-                .expression_attribute_names("#version", ATTR_VERSION)
-                .expression_attribute_names("#deleted", ATTR_DELETED)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| {
-                    StoreError::Unavailable(format!("dynamodb scan: {}", DisplayErrorContext(&e)))
-                })?;
-            for item in page.items() {
-                let Some(id) = string_attr(item, ATTR_ID) else {
-                    continue;
-                };
-                let version = version_attr(item);
-                let deleted = matches!(item.get(ATTR_DELETED), Some(AttributeValue::Bool(true)));
-                out.push((id, version, deleted));
-            }
-            match page.last_evaluated_key() {
-                Some(key) => start = Some(key.clone()),
-                None => return Ok(out),
-            }
-        }
-    }
-
     /// The stored document of any item, whatever its status; `None` for a tombstone.
     pub async fn stored(&self, id: Uuid) -> Result<Option<Product>, StoreError> {
         Ok(match self.entry(id).await? {
@@ -260,6 +168,95 @@ fn string_attr(item: &Item, name: &str) -> Option<String> {
     match item.get(name) {
         Some(AttributeValue::S(s)) => Some(s.clone()),
         _ => None,
+    }
+}
+
+#[async_trait]
+impl ReadModel for DynamoCatalog {
+    /// Writes the product's document unless the table already holds this or a newer version.
+    /// Only `ACTIVE` products carry the index attributes, so the browsing indexes list only
+    /// what buyers may see.
+    async fn upsert(&self, product: &Product) -> Result<Upsert, StoreError> {
+        let doc = serde_json::to_string(product)
+            .map_err(|e| StoreError::Internal(format!("serialize product: {e}")))?;
+        let mut item: Item = HashMap::from([
+            (
+                ATTR_ID.to_string(),
+                AttributeValue::S(product.id.to_string()),
+            ),
+            (ATTR_DOC.to_string(), AttributeValue::S(doc)),
+            (
+                ATTR_STATUS.to_string(),
+                AttributeValue::S(product.status.as_str().into()),
+            ),
+        ]);
+        item.insert(
+            ATTR_SELLER.into(),
+            AttributeValue::S(product.seller_id.clone()),
+        );
+        item.insert(
+            ATTR_CREATED_SORT.into(),
+            AttributeValue::S(listed_sort(product)),
+        );
+        if let Some(from) = product.variants.iter().map(|v| v.price.amount).min() {
+            item.insert(ATTR_PRICE_FROM.into(), AttributeValue::N(from.to_string()));
+        }
+        if product.status == ProductStatus::Active {
+            item.insert(
+                ATTR_CATEGORY.into(),
+                AttributeValue::S(product.category.clone()),
+            );
+            item.insert(ATTR_LISTING.into(), AttributeValue::S(LISTED.into()));
+            item.insert(
+                ATTR_LISTED_SORT.into(),
+                AttributeValue::S(listed_sort(product)),
+            );
+        }
+        self.put_if_newer(item, product.version).await
+    }
+
+    /// Replaces the item with a tombstone that keeps the version (so a late upsert cannot
+    /// resurrect it) and no index attributes (so it leaves every index).
+    async fn tombstone(&self, id: Uuid, version: i64) -> Result<Upsert, StoreError> {
+        let item: Item = HashMap::from([
+            (ATTR_ID.to_string(), AttributeValue::S(id.to_string())),
+            (ATTR_DELETED.to_string(), AttributeValue::Bool(true)),
+        ]);
+        self.put_if_newer(item, version).await
+    }
+
+    /// Every item's id, version and whether it is a tombstone (a full scan, page by page).
+    async fn scan_versions(&self) -> Result<Vec<(String, i64, bool)>, StoreError> {
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .projection_expression("#id, #version, #deleted")
+                .expression_attribute_names("#id", ATTR_ID)
+                .expression_attribute_names("#version", ATTR_VERSION)
+                .expression_attribute_names("#deleted", ATTR_DELETED)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| {
+                    StoreError::Unavailable(format!("dynamodb scan: {}", DisplayErrorContext(&e)))
+                })?;
+            for item in page.items() {
+                let Some(id) = string_attr(item, ATTR_ID) else {
+                    continue;
+                };
+                let version = version_attr(item);
+                let deleted = matches!(item.get(ATTR_DELETED), Some(AttributeValue::Bool(true)));
+                out.push((id, version, deleted));
+            }
+            match page.last_evaluated_key() {
+                Some(key) => start = Some(key.clone()),
+                None => return Ok(out),
+            }
+        }
     }
 }
 

@@ -4,7 +4,7 @@ mod catalog;
 mod cursor;
 mod profiles;
 
-pub use catalog::{DynamoCatalog, Upsert};
+pub use catalog::DynamoCatalog;
 pub use profiles::DynamoProfiles;
 
 use aws_sdk_dynamodb::{

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::{outbox, store_error};
 use crate::events::{EventEnvelope, PRODUCT_DELETED, PRODUCT_UPSERTED};
+use crate::workers::reconciler::DocumentSource;
 
 /// Inventory's write side on PostgreSQL. Every write locks the product row first (then its
 /// variants), so concurrent writes to one product serialise and none is lost.
@@ -267,9 +268,21 @@ impl PgInventory {
 }
 
 impl PgInventory {
-    /// Every product (deleted ones too, flagged) with an id after `after`, in id order: the
-    /// reconciler streams the whole table with this.
-    pub async fn documents_after(
+    /// How many live products `seller_id` has (the demo seed runs once per database).
+    pub async fn product_count(&self, seller_id: &str) -> Result<i64, StoreError> {
+        sqlx::query_scalar(
+            "SELECT count(*) FROM products WHERE seller_id = $1 AND deleted_at IS NULL",
+        )
+        .bind(seller_id)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(store_error)
+    }
+}
+
+#[async_trait]
+impl DocumentSource for PgInventory {
+    async fn documents_after(
         &self,
         after: Option<Uuid>,
         limit: u32,

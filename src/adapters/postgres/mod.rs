@@ -2,6 +2,7 @@
 //! resolvers' write ports.
 
 mod inventory;
+mod local_identity;
 pub mod notifications;
 pub mod orders;
 pub mod outbox;
@@ -11,6 +12,7 @@ mod throttle;
 use std::time::Duration;
 
 pub use inventory::PgInventory;
+pub use local_identity::LocalIdentity;
 use mercado_resolvers::StoreError;
 pub use orders::PgOrders;
 use sqlx::{PgPool, postgres::PgPoolOptions};
@@ -18,6 +20,54 @@ pub use test_gateway::TestGateway;
 pub use throttle::PgSignInThrottle;
 
 use crate::{StartupError, app::config::DatabaseConfig};
+
+/// A session-level advisory lock: held on one pooled connection until released, and released
+/// by PostgreSQL if that connection dies, so a crashed holder never blocks the others.
+pub struct AdvisoryLock {
+    pool: PgPool,
+    key: i64,
+}
+
+impl AdvisoryLock {
+    pub fn new(pool: PgPool, key: i64) -> Self {
+        Self { pool, key }
+    }
+}
+
+struct HeldLock {
+    conn: sqlx::pool::PoolConnection<sqlx::Postgres>,
+    key: i64,
+}
+
+#[async_trait::async_trait]
+impl crate::workers::reconciler::Exclusive for AdvisoryLock {
+    async fn try_acquire(
+        &self,
+    ) -> Result<Option<Box<dyn crate::workers::reconciler::ExclusiveGuard>>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(store_error)?;
+        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(self.key)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(store_error)?;
+        Ok(locked.then(|| {
+            Box::new(HeldLock {
+                conn,
+                key: self.key,
+            }) as Box<dyn crate::workers::reconciler::ExclusiveGuard>
+        }))
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::workers::reconciler::ExclusiveGuard for HeldLock {
+    async fn release(mut self: Box<Self>) {
+        let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(self.key)
+            .execute(&mut *self.conn)
+            .await;
+    }
+}
 
 /// Whether PostgreSQL answers (readiness).
 pub async fn ping(pool: PgPool) -> Result<(), String> {

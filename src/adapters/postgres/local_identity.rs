@@ -16,7 +16,7 @@ use mercado_resolvers::{
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::LocalIssuer;
+use crate::adapters::auth::LocalIssuer;
 
 /// Activation codes stay valid this long.
 const ACTIVATION_HOURS: i64 = 24;
