@@ -14,7 +14,7 @@ use sqlx::PgPool;
 use crate::{
     StartupError,
     adapters::auth::TokenVerifier,
-    adapters::bus::{EventBridgePublisher, InProcessPublisher, Publisher},
+    adapters::bus::{EventBridgePublisher, InProcessPublisher, SqsInbox, nats},
     adapters::dynamo::{DynamoCatalog, DynamoProfiles},
     adapters::postgres::{
         self, AdvisoryLock, PgInventory, PgSignInThrottle,
@@ -25,7 +25,10 @@ use crate::{
     app::config::{BusKind, ServeConfig},
     workers::reconciler::Reconciler,
     workers::{
-        Consume, image_events::ImageEvents, projector::Projector, sqs_consumer::SqsConsumer,
+        consumer::{Consumer, Inbox, MessageHandler},
+        image_events::ImageEvents,
+        projector::Projector,
+        relay::Publisher,
     },
 };
 
@@ -39,7 +42,7 @@ pub struct Components {
     pub publisher: Arc<dyn Publisher>,
     pub outbox: Arc<PgOutbox>,
     /// Present with bus `eventbridge` (SQS) or `nats` (JetStream).
-    pub consumer: Option<Arc<dyn Consume>>,
+    pub consumer: Option<Arc<Consumer>>,
     pub verifier: Arc<TokenVerifier>,
     pub inventory: Arc<PgInventory>,
     pub profiles: Arc<DynamoProfiles>,
@@ -47,7 +50,7 @@ pub struct Components {
     pub throttle: Arc<PgSignInThrottle>,
     pub images: Arc<S3Images>,
     /// Present with MERCADO_IMAGE_QUEUE_URL: applies S3 upload notifications.
-    pub image_consumer: Option<Arc<dyn Consume>>,
+    pub image_consumer: Option<Arc<Consumer>>,
     pub image_events: Arc<ImageEvents>,
     pub orders: Arc<crate::adapters::postgres::PgOrders>,
     pub order_events: Arc<PgOrderEvents>,
@@ -72,43 +75,34 @@ impl Components {
         )
         .announcing(catalog_changes.clone());
         let projector = Arc::new(Projector::new(Arc::new(catalog.clone())));
-        let (publisher, consumer): (Arc<dyn Publisher>, Option<Arc<dyn Consume>>) = match config.bus
-        {
-            BusKind::Inprocess => (Arc::new(InProcessPublisher::new(projector.clone())), None),
-            BusKind::Eventbridge => {
-                let queue_url = config.aws.queue_url.clone().unwrap_or_default();
-                (
-                    Arc::new(EventBridgePublisher::new(
-                        aws_sdk_eventbridge::Client::new(&aws),
-                        &config.aws.event_bus_name,
-                    )),
-                    Some(Arc::new(SqsConsumer::new(
-                        aws_sdk_sqs::Client::new(&aws),
-                        queue_url,
-                        projector.clone() as Arc<dyn crate::workers::sqs_consumer::MessageHandler>,
-                        config.sqs_wait_seconds,
-                    ))),
-                )
-            }
+        let handler: Arc<dyn MessageHandler> = projector.clone();
+        let (publisher, inbox): (Arc<dyn Publisher>, Option<Arc<dyn Inbox>>) = match config.bus {
+            BusKind::Inprocess => (Arc::new(InProcessPublisher::new(handler.clone())), None),
+            BusKind::Eventbridge => (
+                Arc::new(EventBridgePublisher::new(
+                    aws_sdk_eventbridge::Client::new(&aws),
+                    &config.aws.event_bus_name,
+                )),
+                Some(Arc::new(SqsInbox::new(
+                    aws_sdk_sqs::Client::new(&aws),
+                    config.aws.queue_url.clone().unwrap_or_default(),
+                    config.sqs_wait_seconds,
+                ))),
+            ),
             BusKind::Nats => {
                 let settings = config.nats_settings();
-                let (client, js, stream) = crate::adapters::bus::nats::connect(&settings).await?;
-                let consumer = crate::adapters::bus::nats::NatsConsumer::new(
-                    &stream,
-                    &settings,
-                    projector.clone(),
-                )
-                .await?;
+                let (client, js, stream) = nats::connect(&settings).await?;
                 (
-                    Arc::new(crate::adapters::bus::nats::NatsPublisher::new(
+                    Arc::new(nats::NatsPublisher::new(
                         client,
                         js,
                         &settings.subject_prefix,
                     )),
-                    Some(Arc::new(consumer)),
+                    Some(Arc::new(nats::NatsInbox::new(&stream, &settings).await?)),
                 )
             }
         };
+        let consumer = inbox.map(|inbox| Arc::new(Consumer::new(inbox, handler)));
         let outbox = Arc::new(PgOutbox::start(pool.clone()));
         let verifier = Arc::new(TokenVerifier::from_config(&config.auth, &aws).await?);
         let identity =
@@ -120,12 +114,8 @@ impl Components {
         ));
         let image_events = Arc::new(ImageEvents::new(inventory.clone()));
         let image_consumer = config.images.image_queue_url.as_ref().map(|url| {
-            Arc::new(SqsConsumer::new(
-                aws_sdk_sqs::Client::new(&aws),
-                url,
-                image_events.clone() as Arc<dyn crate::workers::sqs_consumer::MessageHandler>,
-                config.sqs_wait_seconds,
-            )) as Arc<dyn Consume>
+            let inbox = SqsInbox::new(aws_sdk_sqs::Client::new(&aws), url, config.sqs_wait_seconds);
+            Arc::new(Consumer::new(Arc::new(inbox), image_events.clone()))
         });
         let profiles = Arc::new(DynamoProfiles::new(
             aws_sdk_dynamodb::Client::new(&aws),

@@ -77,7 +77,7 @@ impl Server {
                 .into_iter()
                 .flatten()
             {
-                tasks.push(tokio::spawn(crate::workers::run_consumer(
+                tasks.push(tokio::spawn(crate::workers::consumer::run(
                     consumer.clone(),
                     rx.clone(),
                 )));

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use mercado_resolvers::inventory::{InventoryStore, parse_image_key};
 use serde::Deserialize;
 
-use super::sqs_consumer::{HandleError, MessageHandler};
+use super::consumer::{HandleError, MessageHandler};
 
 #[derive(Deserialize)]
 struct Notification {
@@ -91,10 +91,10 @@ fn decode_key(raw: &str) -> String {
 
 #[async_trait::async_trait]
 impl MessageHandler for ImageEvents {
-    async fn handle(&self, body: &str) -> Result<(), HandleError> {
+    async fn handle(&self, body: &[u8]) -> Result<(), HandleError> {
         // S3 sends a test event when the notification is configured: nothing to do.
-        let Ok(notification) = serde_json::from_str::<Notification>(body) else {
-            tracing::warn!(body, "not an S3 notification; ignored");
+        let Ok(notification) = serde_json::from_slice::<Notification>(body) else {
+            tracing::warn!(body = %String::from_utf8_lossy(body), "not an S3 notification; ignored");
             return Ok(());
         };
         for record in notification

@@ -8,6 +8,7 @@ use chrono::Utc;
 use mercado_resolvers::{StoreError, inventory::Product};
 use uuid::Uuid;
 
+use super::consumer::{HandleError, MessageHandler};
 use crate::events::{EventEnvelope, PRODUCT_DELETED, PRODUCT_UPSERTED};
 
 /// What a conditional read-model write did.
@@ -109,5 +110,40 @@ impl Projector {
             "projected"
         );
         Ok(outcome)
+    }
+}
+
+impl From<ProjectError> for HandleError {
+    fn from(e: ProjectError) -> Self {
+        match e {
+            ProjectError::Malformed { .. } => Self::Poison(e.to_string()),
+            ProjectError::Unavailable(_) => Self::Transient(e.to_string()),
+        }
+    }
+}
+
+/// An envelope as it arrives: bare (JetStream, in-process) or as the `detail` of an
+/// EventBridge event (SQS behind the EventBridge rule).
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum Arrival {
+    EventBridge { detail: EventEnvelope },
+    Bare(EventEnvelope),
+}
+
+#[async_trait]
+impl MessageHandler for Projector {
+    async fn handle(&self, body: &[u8]) -> Result<(), HandleError> {
+        let event = match serde_json::from_slice::<Arrival>(body) {
+            Ok(Arrival::EventBridge { detail }) => detail,
+            Ok(Arrival::Bare(event)) => event,
+            Err(e) => {
+                return Err(HandleError::Poison(format!(
+                    "not a mercado envelope (bare or in an EventBridge event): {e}"
+                )));
+            }
+        };
+        self.project(&event).await?;
+        Ok(())
     }
 }

@@ -10,7 +10,19 @@ use tokio::sync::broadcast::{self, error::RecvError};
 use uuid::Uuid;
 
 use super::{Shutdown, stopped};
-use crate::{adapters::bus::Publisher, events::EventEnvelope};
+use crate::events::EventEnvelope;
+
+/// Sends events onward (a bus). Delivery is at least once: a publish that fails is retried by
+/// the relay later, and one that succeeded may be repeated after a crash.
+#[async_trait]
+pub trait Publisher: Send + Sync {
+    /// Publishes `events`, returning one outcome per event, in order, so that only the failed
+    /// ones are retried.
+    async fn publish(&self, events: &[EventEnvelope]) -> Vec<Result<(), String>>;
+
+    /// Checks the bus answers (readiness).
+    async fn ping(&self) -> Result<(), String>;
+}
 
 /// Where events wait to leave (PostgreSQL's outbox table in the server).
 #[async_trait]

@@ -5,8 +5,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_eventbridge::{Client, error::DisplayErrorContext, types::PutEventsRequestEntry};
 
-use super::Publisher;
-use crate::{StartupError, events::EventEnvelope};
+use crate::{StartupError, events::EventEnvelope, workers::relay::Publisher};
 
 /// `PutEvents` accepts at most 10 entries per call...
 pub const PUT_EVENTS_MAX_ENTRIES: usize = 10;

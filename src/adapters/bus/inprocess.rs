@@ -1,18 +1,22 @@
+//! The embedded default bus: the relay hands each event straight to the consumer's handler
+//! (the projector) in this process.
+
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::Publisher;
-use crate::{events::EventEnvelope, workers::projector::Projector};
+use crate::{
+    events::EventEnvelope,
+    workers::{consumer::MessageHandler, relay::Publisher},
+};
 
-/// The embedded default: the relay hands each event straight to the projector.
 pub struct InProcessPublisher {
-    projector: Arc<Projector>,
+    handler: Arc<dyn MessageHandler>,
 }
 
 impl InProcessPublisher {
-    pub fn new(projector: Arc<Projector>) -> Self {
-        Self { projector }
+    pub fn new(handler: Arc<dyn MessageHandler>) -> Self {
+        Self { handler }
     }
 }
 
@@ -21,13 +25,11 @@ impl Publisher for InProcessPublisher {
     async fn publish(&self, events: &[EventEnvelope]) -> Vec<Result<(), String>> {
         let mut outcomes = Vec::with_capacity(events.len());
         for event in events {
-            outcomes.push(
-                self.projector
-                    .project(event)
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| e.to_string()),
-            );
+            let outcome = match serde_json::to_vec(event) {
+                Ok(body) => self.handler.handle(&body).await.map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            outcomes.push(outcome);
         }
         outcomes
     }

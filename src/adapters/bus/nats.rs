@@ -1,9 +1,9 @@
 //! NATS JetStream: the self-hosted bus. Events are published to `<prefix>.<type>` with
 //! `Nats-Msg-Id` = the event id (the stream drops duplicates within its window); a durable pull
-//! consumer feeds the projector, acknowledging only after projecting, with bounded redeliveries
-//! and poison messages terminated.
+//! consumer is the projector's [`Inbox`]: acknowledged only once handled, redelivered a bounded
+//! number of times, poison messages terminated.
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use async_nats::jetstream::{
     self, AckKind,
@@ -14,13 +14,12 @@ use async_nats::jetstream::{
 use async_trait::async_trait;
 use futures::StreamExt;
 
-use super::Publisher;
 use crate::{
     StartupError,
     events::EventEnvelope,
     workers::{
-        Consume, ConsumeReport,
-        projector::{ProjectError, Projector},
+        consumer::{Delivery, Inbox, Settlement},
+        relay::Publisher,
     },
 };
 
@@ -46,9 +45,8 @@ pub struct NatsPublisher {
     client: async_nats::Client,
 }
 
-pub struct NatsConsumer {
+pub struct NatsInbox {
     consumer: PullConsumer,
-    projector: Arc<Projector>,
     fetch_wait: Duration,
 }
 
@@ -121,11 +119,10 @@ impl Publisher for NatsPublisher {
     }
 }
 
-impl NatsConsumer {
+impl NatsInbox {
     pub async fn new(
         stream: &stream::Stream,
         settings: &NatsSettings,
-        projector: Arc<Projector>,
     ) -> Result<Self, StartupError> {
         let consumer: PullConsumer = stream
             .get_or_create_consumer(
@@ -142,15 +139,14 @@ impl NatsConsumer {
             .map_err(|e| StartupError::Config(format!("MERCADO_NATS_CONSUMER: {e}")))?;
         Ok(Self {
             consumer,
-            projector,
             fetch_wait: settings.fetch_wait,
         })
     }
 }
 
 #[async_trait]
-impl Consume for NatsConsumer {
-    async fn consume_once(&self) -> Result<ConsumeReport, String> {
+impl Inbox for NatsInbox {
+    async fn receive(&self) -> Result<Vec<Delivery>, String> {
         let mut batch = self
             .consumer
             .fetch()
@@ -159,39 +155,34 @@ impl Consume for NatsConsumer {
             .messages()
             .await
             .map_err(|e| format!("nats fetch: {e}"))?;
-        let mut report = ConsumeReport::default();
+        let mut deliveries = Vec::new();
         while let Some(message) = batch.next().await {
             let message = message.map_err(|e| format!("nats message: {e}"))?;
-            report.received += 1;
-            let outcome = match serde_json::from_slice::<EventEnvelope>(&message.payload) {
-                Ok(event) => self.projector.project(&event).await.map(|_| ()),
-                Err(e) => Err(ProjectError::Malformed {
-                    id: uuid::Uuid::nil(),
-                    reason: format!("not a mercado envelope: {e}"),
-                }),
+            deliveries.push(Delivery {
+                id: message.subject.to_string(),
+                body: message.payload.to_vec(),
+                receipt: Box::new(message),
+            });
+        }
+        Ok(deliveries)
+    }
+
+    async fn settle(&self, batch: Vec<(Delivery, Settlement)>) -> Result<(), String> {
+        for (delivery, settlement) in batch {
+            let Ok(message) = delivery.receipt.downcast::<jetstream::Message>() else {
+                continue;
             };
-            let ack = match outcome {
-                Ok(()) => {
-                    report.projected += 1;
-                    AckKind::Ack
-                }
-                Err(e @ ProjectError::Malformed { .. }) => {
-                    report.failed += 1;
-                    tracing::error!(subject = %message.subject, error = %e, "poison message terminated");
-                    AckKind::Term
-                }
-                Err(e) => {
-                    report.failed += 1;
-                    tracing::warn!(subject = %message.subject, error = %e, "not projected; redelivery later");
-                    AckKind::Nak(Some(Duration::from_secs(1)))
-                }
+            let ack = match settlement {
+                Settlement::Done => AckKind::Ack,
+                Settlement::Poison => AckKind::Term,
+                Settlement::Retry => AckKind::Nak(Some(Duration::from_secs(1))),
             };
             message
                 .ack_with(ack)
                 .await
                 .map_err(|e| format!("nats ack: {e}"))?;
         }
-        Ok(report)
+        Ok(())
     }
 
     async fn ping(&self) -> Result<(), String> {
