@@ -576,6 +576,18 @@ async fn repeated_failed_sign_ins_are_slowed_then_refused() {
         retry > 0 && retry <= mercado_resolvers::auth::LOCK_SECONDS,
         "{retry}"
     );
+    // The lock lasts its own time, even once the window it was earned in has passed (as when
+    // the failures were spread over 14 minutes).
+    sqlx::query(
+        "UPDATE sign_in_failures SET window_started = now() - interval '16 minutes'
+         WHERE key = $1",
+    )
+    .bind(format!("account:{email}"))
+    .execute(&mut stack.pg().await)
+    .await
+    .unwrap();
+    let still = sign_in(&app, email, PASSWORD).await;
+    assert_eq!(error_code(&still), "TOO_MANY_REQUESTS", "{still}");
 
     // Another account from the same address is unaffected (the address is under its limits).
     let other = "bystander@example.com";

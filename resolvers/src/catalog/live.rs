@@ -398,7 +398,7 @@ impl CatalogSubscription {
         &self,
         ctx: &Context<'_>,
         id: ID,
-    ) -> Result<impl Stream<Item = ProductChange> + use<>> {
+    ) -> Result<impl Stream<Item = Result<ProductChange>> + use<>> {
         let id = Uuid::parse_str(&id)
             .map_err(|_| into_gql(ApiError::bad_input("id", "must be a UUID")))?;
         let viewer = ctx
@@ -443,7 +443,8 @@ struct Follow {
 }
 
 impl Follow {
-    async fn next_step(&mut self) -> Option<ProductChange> {
+    /// The next step; an error (then the end) when the store fails while catching up.
+    async fn next_step(&mut self) -> Option<Result<ProductChange>> {
         loop {
             if self.done {
                 return None;
@@ -452,7 +453,13 @@ impl Follow {
                 Some(entry) => entry,
                 None => match self.changes.recv().await {
                     Ok(entry) => (*entry).clone(),
-                    Err(RecvError::Lagged(_)) => self.feed.reader.entry(self.id).await.ok()?,
+                    Err(RecvError::Lagged(_)) => match self.feed.reader.entry(self.id).await {
+                        Ok(entry) => entry,
+                        Err(e) => {
+                            self.done = true;
+                            return Some(Err(into_gql(e.into())));
+                        }
+                    },
                     Err(RecvError::Closed) => return None,
                 },
             };
@@ -461,7 +468,7 @@ impl Follow {
                 continue; // duplicate or out of order: already past it
             }
             self.last = version;
-            return Some(match entry {
+            return Some(Ok(match entry {
                 CatalogEntry::Missing => continue,
                 CatalogEntry::Deleted { version } => {
                     self.done = true;
@@ -488,7 +495,7 @@ impl Follow {
                         }),
                     }
                 }
-            });
+            }));
         }
     }
 }

@@ -15,6 +15,8 @@ use crate::{
 
 /// Largest page a client may ask for.
 pub const MAX_PAGE: i32 = 100;
+/// Pages of a listing recommendations read at most, looking past the caller's own products.
+const RECOMMENDATION_PAGES: usize = 5;
 
 /// A page of products.
 #[derive(SimpleObject)]
@@ -165,8 +167,6 @@ impl CatalogQuery {
             None => Vec::new(),
         };
         let own = viewer.map(|v| v.subject.as_str());
-        // Over-fetch a little so that skipping the caller's own products still fills the list.
-        let fetch = (first + 10).min(MAX_PAGE as usize);
         let listings: Vec<Option<String>> = if favourites.is_empty() {
             vec![None]
         } else {
@@ -174,15 +174,30 @@ impl CatalogQuery {
         };
         let mut picked: Vec<Product> = Vec::new();
         for category in listings {
-            let page = reader(ctx)?
-                .products(ProductQuery {
-                    category,
-                    first: fetch,
-                    ..ProductQuery::default()
-                })
-                .await
-                .map_err(|e| into_gql(e.into()))?;
-            picked.extend(page.items.into_iter().map(|(_, p)| p));
+            // Page past the caller's own products until the list is full (bounded: a seller
+            // with thousands of the newest products gets what the first pages hold).
+            let (mut after, mut found) = (None, 0);
+            for _ in 0..RECOMMENDATION_PAGES {
+                let page = reader(ctx)?
+                    .products(ProductQuery {
+                        category: category.clone(),
+                        first: MAX_PAGE as usize,
+                        after: after.take(),
+                        ..ProductQuery::default()
+                    })
+                    .await
+                    .map_err(|e| into_gql(e.into()))?;
+                after = page.items.last().map(|(cursor, _)| cursor.clone());
+                for (_, product) in page.items {
+                    if Some(product.seller_id.as_str()) != own {
+                        picked.push(product);
+                        found += 1;
+                    }
+                }
+                if found >= first || !page.has_next_page {
+                    break;
+                }
+            }
         }
         picked.retain(|p| Some(p.seller_id.as_str()) != own);
         picked.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));

@@ -39,8 +39,9 @@ pub struct OrderPage {
 #[async_trait]
 pub trait OrderStore: Send + Sync {
     /// Creates the order in `PENDING` with prices read now, or returns the one this buyer
-    /// placed with the same key. The same key with another body is `StoreError::Conflict`; an
-    /// unknown variant is `StoreError::Invalid` naming the line.
+    /// placed with the same key. The same key with another body is `StoreError::Conflict`; a
+    /// variant not for sale is `StoreError::Rejected { what: OrderLine(n) }`, lines priced in
+    /// several currencies `Rejected { what: OrderLines }`.
     async fn place(&self, buyer_id: &str, order: NewOrder) -> Result<PlaceOutcome, StoreError>;
 
     async fn get(&self, id: Uuid) -> Result<Option<Order>, StoreError>;

@@ -87,7 +87,14 @@ impl PurchasesQuery {
         if viewer.has_role(Role::Seller)
             && order.lines.iter().any(|l| l.seller_id == viewer.subject)
         {
+            // A seller sees their lines only, and what those lines add up to: never what the
+            // buyer spent with other sellers.
             order.lines.retain(|l| l.seller_id == viewer.subject);
+            order.total.amount = order
+                .lines
+                .iter()
+                .map(|l| l.unit_price.amount * i64::from(l.quantity))
+                .sum();
             return Ok(order);
         }
         Err(not_found())
@@ -218,7 +225,7 @@ impl PurchasesSubscription {
         &self,
         ctx: &Context<'_>,
         order_id: ID,
-    ) -> Result<impl Stream<Item = Transition> + use<>> {
+    ) -> Result<impl Stream<Item = Result<Transition>> + use<>> {
         let viewer = guard::viewer(ctx).map_err(into_gql)?;
         let id = self::order_id("orderId", &order_id)?;
         let store = store(ctx)?.clone();
@@ -251,7 +258,7 @@ impl PurchasesSubscription {
                         s.done = true;
                         s.queued.clear();
                     }
-                    return Some((next, s));
+                    return Some((Ok(next), s));
                 }
                 if s.done {
                     return None;
@@ -261,8 +268,13 @@ impl PurchasesSubscription {
                     Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
                 }
-                let Ok(fresh) = s.store.transitions_after(s.id, s.last_seq).await else {
-                    return None;
+                let fresh = match s.store.transitions_after(s.id, s.last_seq).await {
+                    Ok(fresh) => fresh,
+                    // Say why the stream stops: a failure is not the order's end.
+                    Err(e) => {
+                        s.done = true;
+                        return Some((Err(into_gql(e.into())), s));
+                    }
                 };
                 for (seq, t) in fresh {
                     s.last_seq = seq;

@@ -763,12 +763,11 @@ async fn one_store_read_per_change_serves_every_subscriber() {
     assert_eq!(h.catalog.entry_calls(), 2);
 }
 
-/// Known defect (not fixed here): recommendations over-fetch only 10 products past `first`
+/// Was a defect: recommendations over-fetch only 10 products past `first`
 /// before dropping the caller's own, so a seller whose own products are the newest gets a
 /// short (even empty) list although other products are for sale.
 #[tokio::test]
-#[ignore = "known defect: recommendations come back short for a seller with many new products"]
-async fn defect_recommendations_fill_up_past_the_callers_own_products() {
+async fn recommendations_fill_up_past_the_callers_own_products() {
     let h = Harness::new();
     for i in 0..5 {
         listed(&h, "eve", &format!("eve {i}"), "misc", 1, i);
@@ -782,19 +781,18 @@ async fn defect_recommendations_fill_up_past_the_callers_own_products() {
         .vars(json!({"first": 5}))
         .send()
         .await;
-    // Today: [] (the 15 newest are all sam's own).
+    // Before the fix: [] (the 15 newest are all sam's own).
     assert_eq!(
         texts(answer.ok(), "/recommendations", "/name"),
         ["eve 4", "eve 3", "eve 2", "eve 1", "eve 0"]
     );
 }
 
-/// Known defect (not fixed here): a `productChanged` subscriber that lagged re-reads the
+/// Was a defect: a `productChanged` subscriber that lagged re-reads the
 /// product, and when that read fails the stream completes without an error, as if the
 /// product had stayed put: the client cannot tell a failure from the end.
 #[tokio::test]
-#[ignore = "known defect: productChanged completes silently when a re-read after lag fails"]
-async fn defect_product_changed_says_why_it_stops_when_the_store_fails() {
+async fn product_changed_says_why_it_stops_when_the_store_fails() {
     let h = Harness::new();
     let mut lamp = listed(&h, "sam", "Lamp", "lighting", 1, 0);
     let mut changes = h.gql(CHANGES).vars(json!({"id": lamp.id})).stream();
@@ -806,6 +804,6 @@ async fn defect_product_changed_says_why_it_stops_when_the_store_fails() {
     }
     tokio::time::sleep(Duration::from_millis(50)).await;
     h.catalog.set_unavailable(true);
-    // Today: the stream ends here without an error.
+    // Before the fix: the stream ends here without an error.
     changes.next().await.refused("UNAVAILABLE", None);
 }

@@ -473,12 +473,11 @@ async fn only_the_buyer_follows_an_order() {
         .refused("NOT_FOUND", None);
 }
 
-/// Known defect (not fixed here): a seller's view of an order keeps only their lines but the
+/// Was a defect: a seller's view of an order keeps only their lines but the
 /// whole order's `total`, so `total` is not the sum of the lines shown and tells the seller
 /// what the buyer spent with other sellers.
 #[tokio::test]
-#[ignore = "known defect: a seller's view of an order shows the whole order's total"]
-async fn defect_a_sellers_view_totals_only_their_own_lines() {
+async fn a_sellers_view_totals_only_their_own_lines() {
     let h = Harness::new();
     let (mug, lamp) = shop(&h);
     let id = placed(&h, &buyer("ana"), &[(mug, 2), (lamp, 1)], "k").await;
@@ -493,16 +492,15 @@ async fn defect_a_sellers_view_totals_only_their_own_lines() {
         order["lines"],
         json!([{"quantity": 2, "unitPrice": {"amount": 1250}}])
     );
-    // Today: 6500 (mug 2 × 1250 + eve's lamp 4000).
+    // Before the fix: 6500 (mug 2 × 1250 + eve's lamp 4000).
     assert_eq!(order["total"]["amount"], 2500);
 }
 
-/// Known defect (not fixed here): when the store fails while an `orderStatus` stream waits,
+/// Was a defect: when the store fails while an `orderStatus` stream waits,
 /// the stream completes as if the order had ended, with no error: the client cannot tell a
 /// failure from the end.
 #[tokio::test]
-#[ignore = "known defect: orderStatus completes silently when the store fails"]
-async fn defect_order_status_says_why_it_stops_when_the_store_fails() {
+async fn order_status_says_why_it_stops_when_the_store_fails() {
     let h = Harness::new();
     let (mug, _) = shop(&h);
     let ana = buyer("ana");
@@ -511,6 +509,6 @@ async fn defect_order_status_says_why_it_stops_when_the_store_fails() {
     assert_eq!(status.next().await.ok()["orderStatus"]["status"], "PENDING");
     h.orders.set_unavailable(true);
     h.orders.advance(id, OrderStatus::StockHeld, None);
-    // Today: the stream ends here, after PENDING, without an error.
+    // Before the fix: the stream ends here, after PENDING, without an error.
     status.next().await.refused("UNAVAILABLE", None);
 }

@@ -23,11 +23,14 @@ impl PgSignInThrottle {
 
     /// (failures within the window, seconds of lock remaining).
     async fn state(&self, key: &str) -> Result<(i64, Option<i64>), StoreError> {
+        // Failures count within their window only; a lock lasts its own 15 minutes even when
+        // the window it was earned in has passed.
         let row: Option<(i32, Option<f64>)> = sqlx::query_as(
-            "SELECT failures,
+            "SELECT CASE WHEN window_started > now() - make_interval(secs => $2)
+                         THEN failures ELSE 0 END,
                     extract(epoch FROM locked_until - now())::float8
              FROM sign_in_failures
-             WHERE key = $1 AND window_started > now() - make_interval(secs => $2)",
+             WHERE key = $1",
         )
         .bind(key)
         .bind(WINDOW_SECONDS as f64)
