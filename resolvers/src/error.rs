@@ -105,9 +105,6 @@ pub enum StoreError {
     /// The caller does not own the thing.
     #[error("forbidden: {0}")]
     Forbidden(String),
-    /// The store refused a value (e.g. a malformed cursor) named by `field`.
-    #[error("{field}: {message}")]
-    Invalid { field: String, message: String },
     /// The store refused part of a request, said in the store's own terms; the resolver that
     /// made the request names the GraphQL field (see [`StoreError::naming`]).
     #[error("{what:?}: {message}")]
@@ -122,6 +119,8 @@ pub enum StoreError {
 /// resolver maps each onto the field its client sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Rejected {
+    /// A paging cursor (`after`): malformed, or from another listing.
+    Cursor,
     /// The SKU of the request's `n`th new variant (0 when it has one).
     Sku(usize),
     /// The product the request names.
@@ -158,11 +157,13 @@ impl From<StoreError> for ApiError {
                 current_version: current,
             },
             StoreError::Forbidden(m) => ApiError::Forbidden(m),
-            StoreError::Invalid { field, message } => ApiError::BadUserInput { field, message },
-            // A resolver that can be refused this names the field with `naming`; this is the
-            // fallback for one that did not expect it.
+            // A paging cursor is always the `after` argument; a resolver that can be refused
+            // anything else names the field with `naming` (this is the fallback).
             StoreError::Rejected { what, message } => ApiError::BadUserInput {
-                field: format!("{what:?}"),
+                field: match what {
+                    Rejected::Cursor => "after".into(),
+                    other => format!("{other:?}"),
+                },
                 message,
             },
             StoreError::Unavailable(m) => ApiError::Unavailable(m),

@@ -9,7 +9,7 @@ mod rules;
 mod throttle;
 
 pub use mutation::{AuthMutation, AuthQuery, AuthSession, DevMail, SignUpInput, SignUpResult};
-pub use ports::{AuthFailure, IdentityProvider, Mail, Session, SignUpOutcome};
+pub use ports::{AuthFailure, IdentityProvider, Mail, RefusedInput, Session, SignUpOutcome};
 pub use rules::{
     EMAIL_MAX_CHARS, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, normalize_email, validate_email,
     validate_password,

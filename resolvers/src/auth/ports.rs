@@ -29,11 +29,19 @@ pub struct Mail {
     pub sent_at: chrono::DateTime<chrono::Utc>,
 }
 
+/// Which sign-up input a provider refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefusedInput {
+    Password,
+    SignUp,
+}
+
 /// Why an identity operation failed, in terms a client can act on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthFailure {
-    #[error("{field}: {message}")]
-    Invalid { field: String, message: String },
+    /// The provider refused the password (its own policy) or the sign-up as a whole.
+    #[error("{message}")]
+    Refused { what: RefusedInput, message: String },
     /// Wrong email or password (never says which).
     #[error("wrong email or password")]
     BadCredentials,
@@ -56,7 +64,14 @@ pub enum AuthFailure {
 impl From<AuthFailure> for ApiError {
     fn from(f: AuthFailure) -> Self {
         match f {
-            AuthFailure::Invalid { field, message } => ApiError::BadUserInput { field, message },
+            // Sign-up is the only operation a provider refuses input of.
+            AuthFailure::Refused { what, message } => ApiError::BadUserInput {
+                field: match what {
+                    RefusedInput::Password => "input.password".into(),
+                    RefusedInput::SignUp => "input".into(),
+                },
+                message,
+            },
             AuthFailure::BadCredentials | AuthFailure::BadRefreshToken => {
                 ApiError::Unauthenticated(f.to_string())
             }

@@ -101,7 +101,7 @@ pub trait CatalogReader: Send + Sync {
     /// absent); read strongly consistent.
     async fn versions(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, i64>, StoreError>;
 
-    /// Newest first, stable order. A malformed or foreign `after` is `StoreError::Invalid` on
-    /// field `after`.
+    /// Newest first, stable order. A malformed or foreign `after` is rejected as
+    /// `Rejected::Cursor`.
     async fn products(&self, query: ProductQuery) -> Result<ProductPage, StoreError>;
 }

@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use super::poisoned;
 use crate::{
-    StoreError,
+    Rejected, StoreError,
     catalog::{
         AppliedVersion, CatalogChanges, CatalogEntry, CatalogReader, ProductPage, ProductQuery,
         ProductSort,
@@ -179,8 +179,8 @@ fn encode_cursor(listing: &str, partition: &str, key: &str) -> String {
 
 /// The sort key a cursor resumes after, if the cursor is ours and names this listing.
 fn decode_cursor(raw: &str, listing: &str, partition: &str) -> Result<String, StoreError> {
-    let invalid = |message: &str| StoreError::Invalid {
-        field: "after".into(),
+    let invalid = |message: &str| StoreError::Rejected {
+        what: Rejected::Cursor,
         message: message.into(),
     };
     let parts: Vec<String> = URL_SAFE_NO_PAD

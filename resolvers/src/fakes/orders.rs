@@ -110,8 +110,8 @@ fn encode_cursor(order: &Order) -> String {
 }
 
 fn decode_cursor(raw: &str) -> Result<(i64, Uuid), StoreError> {
-    let invalid = || StoreError::Invalid {
-        field: "after".into(),
+    let invalid = || StoreError::Rejected {
+        what: Rejected::Cursor,
         message: "is not a cursor from this API".into(),
     };
     let text = URL_SAFE_NO_PAD

@@ -12,7 +12,9 @@ use aws_sdk_cognitoidentityprovider::{
 };
 use mercado_resolvers::{
     Role, Viewer,
-    auth::{AuthFailure, IdentityProvider, PASSWORD_MIN_CHARS, Session, SignUpOutcome},
+    auth::{
+        AuthFailure, IdentityProvider, PASSWORD_MIN_CHARS, RefusedInput, Session, SignUpOutcome,
+    },
 };
 
 use crate::StartupError;
@@ -99,12 +101,12 @@ impl IdentityProvider for CognitoIdentity {
             .await
             .map_err(|e| match e.as_service_error() {
                 Some(s) if s.is_username_exists_exception() => AuthFailure::AlreadyExists,
-                Some(s) if s.is_invalid_password_exception() => AuthFailure::Invalid {
-                    field: "input.password".into(),
+                Some(s) if s.is_invalid_password_exception() => AuthFailure::Refused {
+                    what: RefusedInput::Password,
                     message: s.to_string(),
                 },
-                Some(s) if s.is_invalid_parameter_exception() => AuthFailure::Invalid {
-                    field: "input".into(),
+                Some(s) if s.is_invalid_parameter_exception() => AuthFailure::Refused {
+                    what: RefusedInput::SignUp,
                     message: s.to_string(),
                 },
                 _ => unavailable("sign up", &e),

@@ -2,7 +2,7 @@
 //! listing, so one from another listing is refused instead of silently skipping items.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use mercado_resolvers::StoreError;
+use mercado_resolvers::{Rejected, StoreError};
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
@@ -28,8 +28,8 @@ impl Cursor {
 
     /// Decodes `after` and checks it belongs to the listing being read.
     pub fn decode(raw: &str, index: &str, partition: &str) -> Result<Self, StoreError> {
-        let invalid = |message: &str| StoreError::Invalid {
-            field: "after".into(),
+        let invalid = |message: &str| StoreError::Rejected {
+            what: Rejected::Cursor,
             message: message.into(),
         };
         let bytes = URL_SAFE_NO_PAD
@@ -77,11 +77,11 @@ mod tests {
             (cursor().encode(), "belongs to another listing"),
         ] {
             match Cursor::decode(&raw, "by_category", "music") {
-                Err(StoreError::Invalid { field, message: m }) => {
-                    assert_eq!(field, "after");
+                Err(StoreError::Rejected { what, message: m }) => {
+                    assert_eq!(what, Rejected::Cursor);
                     assert_eq!(m, message);
                 }
-                other => panic!("expected Invalid, got {other:?}"),
+                other => panic!("expected a rejected cursor, got {other:?}"),
             }
         }
     }

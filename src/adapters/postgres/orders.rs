@@ -86,8 +86,8 @@ fn encode_cursor(created_at: DateTime<Utc>, id: Uuid) -> String {
 }
 
 fn decode_cursor(raw: &str) -> Result<(DateTime<Utc>, Uuid), StoreError> {
-    let invalid = || StoreError::Invalid {
-        field: "after".into(),
+    let invalid = || StoreError::Rejected {
+        what: Rejected::Cursor,
         message: "is not a cursor from this API".into(),
     };
     let text = URL_SAFE_NO_PAD
