@@ -31,6 +31,18 @@ pub struct LocalIdentity {
     access_ttl_seconds: i64,
 }
 
+/// A refresh token with its account, as a refresh reads it.
+#[derive(sqlx::FromRow)]
+struct RefreshRow {
+    user_id: Uuid,
+    family: Uuid,
+    rotated: bool,
+    revoked: bool,
+    expired: bool,
+    email: String,
+    roles: Vec<String>,
+}
+
 fn db(e: sqlx::Error) -> AuthFailure {
     AuthFailure::Unavailable(format!("postgres: {e}"))
 }
@@ -254,9 +266,10 @@ impl IdentityProvider for LocalIdentity {
 
     async fn refresh_session(&self, refresh_token: &str) -> Result<Session, AuthFailure> {
         let mut tx = self.pool.begin().await.map_err(db)?;
-        let row: Option<(Uuid, Uuid, bool, bool, bool, String, Vec<String>)> = sqlx::query_as(
-            "SELECT t.user_id, t.family, t.rotated_at IS NOT NULL, t.revoked_at IS NOT NULL,
-                    t.expires_at < now(), u.email, u.roles
+        let row: Option<RefreshRow> = sqlx::query_as(
+            "SELECT t.user_id, t.family, t.rotated_at IS NOT NULL AS rotated,
+                    t.revoked_at IS NOT NULL AS revoked, t.expires_at < now() AS expired,
+                    u.email, u.roles
              FROM refresh_tokens t JOIN users u ON u.id = t.user_id
              WHERE t.token_hash = $1
              FOR UPDATE OF t",
@@ -265,7 +278,16 @@ impl IdentityProvider for LocalIdentity {
         .fetch_optional(&mut *tx)
         .await
         .map_err(db)?;
-        let Some((user_id, family, rotated, revoked, expired, email, roles)) = row else {
+        let Some(RefreshRow {
+            user_id,
+            family,
+            rotated,
+            revoked,
+            expired,
+            email,
+            roles,
+        }) = row
+        else {
             return Err(AuthFailure::BadRefreshToken);
         };
         if rotated && !revoked {

@@ -43,6 +43,44 @@ struct OrderRow {
     updated_at: DateTime<Utc>,
 }
 
+#[derive(sqlx::FromRow)]
+struct LineRow {
+    order_id: Uuid,
+    variant_id: Uuid,
+    product_id: Uuid,
+    seller_id: String,
+    sku: String,
+    quantity: i32,
+    unit_amount: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct TransitionRow {
+    order_id: Uuid,
+    status: String,
+    reason: Option<String>,
+    at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct SeqTransitionRow {
+    seq: i32,
+    status: String,
+    reason: Option<String>,
+    at: DateTime<Utc>,
+}
+
+/// A variant as an order prices it.
+#[derive(sqlx::FromRow)]
+struct PricedVariant {
+    id: Uuid,
+    product_id: Uuid,
+    seller_id: String,
+    sku: String,
+    price_amount: i64,
+    currency: String,
+}
+
 /// An order's saga columns, as stored.
 #[derive(sqlx::FromRow)]
 struct SagaRow {
@@ -128,7 +166,7 @@ impl PgOrders {
         .fetch_all(&mut *conn)
         .await
         .map_err(store_error)?;
-        let lines: Vec<(Uuid, Uuid, Uuid, String, String, i32, i64)> = sqlx::query_as(
+        let lines: Vec<LineRow> = sqlx::query_as(
             "SELECT order_id, variant_id, product_id, seller_id, sku, quantity, unit_amount
              FROM order_lines WHERE order_id = ANY($1) ORDER BY order_id, line_no",
         )
@@ -136,7 +174,7 @@ impl PgOrders {
         .fetch_all(&mut *conn)
         .await
         .map_err(store_error)?;
-        let transitions: Vec<(Uuid, String, Option<String>, DateTime<Utc>)> = sqlx::query_as(
+        let transitions: Vec<TransitionRow> = sqlx::query_as(
             "SELECT order_id, status, reason, at FROM order_transitions
              WHERE order_id = ANY($1) ORDER BY order_id, seq",
         )
@@ -151,7 +189,7 @@ impl PgOrders {
                 let order = Order {
                     id: row.id,
                     buyer_id: row.buyer_id,
-                    status: OrderStatus::parse(&row.status).unwrap_or(OrderStatus::Pending),
+                    status: stored_status(&row.status)?,
                     reason: row.reason,
                     lines: Vec::new(),
                     total: Money {
@@ -162,31 +200,31 @@ impl PgOrders {
                     created_at: row.created_at,
                     updated_at: row.updated_at,
                 };
-                (order.id, order)
+                Ok((order.id, order))
             })
-            .collect();
-        for (order_id, variant_id, product_id, seller_id, sku, quantity, unit) in lines {
-            if let Some(order) = orders.get_mut(&order_id) {
+            .collect::<Result<_, StoreError>>()?;
+        for line in lines {
+            if let Some(order) = orders.get_mut(&line.order_id) {
                 let currency = order.total.currency.clone();
                 order.lines.push(OrderLine {
-                    variant_id,
-                    product_id,
-                    seller_id,
-                    sku,
-                    quantity,
+                    variant_id: line.variant_id,
+                    product_id: line.product_id,
+                    seller_id: line.seller_id,
+                    sku: line.sku,
+                    quantity: line.quantity,
                     unit_price: Money {
-                        amount: unit,
+                        amount: line.unit_amount,
                         currency,
                     },
                 });
             }
         }
-        for (order_id, status, reason, at) in transitions {
-            if let Some(order) = orders.get_mut(&order_id) {
+        for t in transitions {
+            if let Some(order) = orders.get_mut(&t.order_id) {
                 order.transitions.push(Transition {
-                    status: OrderStatus::parse(&status).unwrap_or(OrderStatus::Pending),
-                    reason,
-                    at,
+                    status: stored_status(&t.status)?,
+                    reason: t.reason,
+                    at: t.at,
                 });
             }
         }
@@ -199,7 +237,7 @@ impl PgOrders {
         id: Uuid,
         after_seq: i32,
     ) -> Result<Vec<(i32, Transition)>, StoreError> {
-        let rows: Vec<(i32, String, Option<String>, DateTime<Utc>)> = sqlx::query_as(
+        let rows: Vec<SeqTransitionRow> = sqlx::query_as(
             "SELECT seq, status, reason, at FROM order_transitions
              WHERE order_id = $1 AND seq > $2 ORDER BY seq",
         )
@@ -208,19 +246,18 @@ impl PgOrders {
         .fetch_all(conn)
         .await
         .map_err(store_error)?;
-        Ok(rows
-            .into_iter()
-            .map(|(seq, status, reason, at)| {
-                (
-                    seq,
+        rows.into_iter()
+            .map(|r| {
+                Ok((
+                    r.seq,
                     Transition {
-                        status: OrderStatus::parse(&status).unwrap_or(OrderStatus::Pending),
-                        reason,
-                        at,
+                        status: stored_status(&r.status)?,
+                        reason: r.reason,
+                        at: r.at,
                     },
-                )
+                ))
             })
-            .collect())
+            .collect()
     }
 
     /// Appends a transition, its outbox event and a wake-up, inside the caller's transaction.
@@ -411,7 +448,7 @@ impl OrderStore for PgOrders {
             return Ok(PlaceOutcome::Existing(found));
         }
         let ids: Vec<Uuid> = order.lines.iter().map(|l| l.variant_id).collect();
-        let variants: Vec<(Uuid, Uuid, String, String, i64, String)> = sqlx::query_as(
+        let variants: Vec<PricedVariant> = sqlx::query_as(
             "SELECT v.id, v.product_id, v.seller_id, v.sku, v.price_amount, v.currency
              FROM variants v JOIN products p ON p.id = v.product_id
              WHERE v.id = ANY($1) AND v.removed_at IS NULL AND p.deleted_at IS NULL
@@ -423,7 +460,7 @@ impl OrderStore for PgOrders {
         .map_err(store_error)?;
         let mut priced = Vec::with_capacity(order.lines.len());
         for (i, line) in order.lines.iter().enumerate() {
-            let Some(v) = variants.iter().find(|v| v.0 == line.variant_id) else {
+            let Some(v) = variants.iter().find(|v| v.id == line.variant_id) else {
                 return Err(StoreError::Rejected {
                     what: Rejected::OrderLine(i),
                     message: "is not for sale".into(),
@@ -433,9 +470,9 @@ impl OrderStore for PgOrders {
         }
         let currency = priced
             .first()
-            .map(|(_, v)| v.5.trim().to_string())
+            .map(|(_, v)| v.currency.trim().to_string())
             .unwrap_or_default();
-        if priced.iter().any(|(_, v)| v.5.trim() != currency) {
+        if priced.iter().any(|(_, v)| v.currency.trim() != currency) {
             return Err(StoreError::Rejected {
                 what: Rejected::OrderLines,
                 message: "all lines must be priced in one currency".into(),
@@ -443,7 +480,7 @@ impl OrderStore for PgOrders {
         }
         let total: i64 = priced
             .iter()
-            .map(|(l, v)| v.4.saturating_mul(i64::from(l.quantity)))
+            .map(|(l, v)| v.price_amount.saturating_mul(i64::from(l.quantity)))
             .sum();
         let id = Uuid::now_v7();
         let inserted = sqlx::query(
@@ -477,11 +514,11 @@ impl OrderStore for PgOrders {
             .bind(id)
             .bind(i32::try_from(n).unwrap_or(i32::MAX))
             .bind(line.variant_id)
-            .bind(v.1)
-            .bind(&v.2)
-            .bind(&v.3)
+            .bind(v.product_id)
+            .bind(&v.seller_id)
+            .bind(&v.sku)
             .bind(line.quantity)
-            .bind(v.4)
+            .bind(v.price_amount)
             .execute(&mut *tx)
             .await
             .map_err(store_error)?;
@@ -543,7 +580,7 @@ impl OrderStore for PgOrders {
         let Some(status) = status else {
             return Err(StoreError::NotFound);
         };
-        let status = OrderStatus::parse(&status).unwrap_or(OrderStatus::Pending);
+        let status = stored_status(&status)?;
         if status.is_terminal() {
             return Err(StoreError::Conflict(format!(
                 "the order is {} and can no longer be cancelled",
