@@ -7,4 +7,5 @@ pub mod aws;
 pub mod bus;
 pub mod dynamo;
 pub mod postgres;
+pub mod provision;
 pub mod s3;

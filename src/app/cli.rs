@@ -174,13 +174,13 @@ async fn provision(
     let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
     let state = |created: bool| if created { "created" } else { "exists" };
     let created =
-        crate::adapters::dynamo::provision_catalog_table(&dynamo, &aws.catalog_table).await?;
+        crate::adapters::provision::provision_catalog_table(&dynamo, &aws.catalog_table).await?;
     println!("dynamodb table {}: {}", aws.catalog_table, state(created));
     let created =
-        crate::adapters::dynamo::provision_profiles_table(&dynamo, &aws.profiles_table).await?;
+        crate::adapters::provision::provision_profiles_table(&dynamo, &aws.profiles_table).await?;
     println!("dynamodb table {}: {}", aws.profiles_table, state(created));
     if let Some(queue_url) = &images.image_queue_url {
-        crate::adapters::s3::provision_images(
+        crate::adapters::provision::provision_images(
             &crate::adapters::s3::client(&sdk),
             &aws_sdk_sqs::Client::new(&sdk),
             &images.images_bucket,
@@ -190,7 +190,7 @@ async fn provision(
         println!("s3 bucket {} notifies {queue_url}", images.images_bucket);
     }
     if let Some(name) = cognito_pool_name {
-        let (pool, client) = crate::adapters::auth::provision_cognito(
+        let (pool, client) = crate::adapters::provision::provision_cognito(
             &aws_sdk_cognitoidentityprovider::Client::new(&sdk),
             name,
         )
@@ -199,7 +199,7 @@ async fn provision(
         println!("MERCADO_COGNITO_CLIENT_ID={client}");
     }
     if let Some(queue_url) = &aws.queue_url {
-        let arn = crate::adapters::bus::provision_event_route(
+        let arn = crate::adapters::provision::provision_event_route(
             &aws_sdk_eventbridge::Client::new(&sdk),
             &aws_sdk_sqs::Client::new(&sdk),
             &aws.event_bus_name,

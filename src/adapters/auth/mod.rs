@@ -10,7 +10,7 @@ use std::{
 };
 
 pub use crate::adapters::postgres::LocalIdentity;
-pub use cognito::{CognitoIdentity, provision_cognito};
+pub use cognito::CognitoIdentity;
 use jsonwebtoken::{
     Algorithm, DecodingKey, Validation,
     jwk::{Jwk, JwkSet},

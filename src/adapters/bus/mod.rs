@@ -7,8 +7,6 @@ mod inprocess;
 pub mod nats;
 mod sqs;
 
-pub use eventbridge::{
-    EventBridgePublisher, PUT_EVENTS_MAX_ENTRIES, ensure_queue, provision_event_route,
-};
+pub use eventbridge::{EventBridgePublisher, PUT_EVENTS_MAX_ENTRIES};
 pub use inprocess::InProcessPublisher;
 pub use sqs::SqsInbox;

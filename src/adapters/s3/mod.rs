@@ -4,21 +4,13 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_s3::{
-    Client,
-    error::DisplayErrorContext,
-    presigning::PresigningConfig,
-    types::{
-        Event, FilterRule, FilterRuleName, NotificationConfiguration,
-        NotificationConfigurationFilter, QueueConfiguration, S3KeyFilter,
-    },
-};
+use aws_sdk_s3::{Client, error::DisplayErrorContext, presigning::PresigningConfig};
 use mercado_resolvers::{
     StoreError,
     inventory::{ImageStorage, PresignedUpload},
 };
 
-use crate::{StartupError, app::config::ImagesConfig};
+use crate::app::config::ImagesConfig;
 
 /// Key prefix of every product image; the notification is filtered on it.
 pub const IMAGE_PREFIX: &str = "products/";
@@ -96,60 +88,4 @@ impl ImageStorage for S3Images {
     fn max_bytes(&self) -> i64 {
         self.max_bytes
     }
-}
-
-/// Creates (idempotently) the images bucket, the notification queue, and the bucket's
-/// object-created notification to that queue.
-pub async fn provision_images(
-    s3: &Client,
-    sqs: &aws_sdk_sqs::Client,
-    bucket: &str,
-    queue_url: &str,
-) -> Result<(), StartupError> {
-    let aws = |what: &str, e: String| StartupError::Aws(format!("{what}: {e}"));
-    match s3.create_bucket().bucket(bucket).send().await {
-        Ok(_) => {}
-        Err(e)
-            if e.as_service_error().is_some_and(|s| {
-                s.is_bucket_already_owned_by_you() || s.is_bucket_already_exists()
-            }) => {}
-        Err(e) => return Err(aws("create bucket", DisplayErrorContext(&e).to_string())),
-    }
-    let (_, queue_arn) = crate::adapters::bus::ensure_queue(
-        sqs,
-        queue_url,
-        "s3.amazonaws.com",
-        &format!("arn:aws:s3:::{bucket}"),
-    )
-    .await?;
-    let filter = NotificationConfigurationFilter::builder()
-        .key(
-            S3KeyFilter::builder()
-                .filter_rules(
-                    FilterRule::builder()
-                        .name(FilterRuleName::Prefix)
-                        .value(IMAGE_PREFIX)
-                        .build(),
-                )
-                .build(),
-        )
-        .build();
-    let queue = QueueConfiguration::builder()
-        .id("mercado-image-events")
-        .queue_arn(queue_arn)
-        .events(Event::from("s3:ObjectCreated:*"))
-        .filter(filter)
-        .build()
-        .map_err(|e| aws("queue configuration", e.to_string()))?;
-    s3.put_bucket_notification_configuration()
-        .bucket(bucket)
-        .notification_configuration(
-            NotificationConfiguration::builder()
-                .queue_configurations(queue)
-                .build(),
-        )
-        .send()
-        .await
-        .map_err(|e| aws("bucket notification", DisplayErrorContext(&e).to_string()))?;
-    Ok(())
 }

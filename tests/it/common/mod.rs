@@ -138,19 +138,19 @@ impl Stack {
 
     async fn provision(&self) {
         let sdk = mercado::adapters::aws::load().await;
-        mercado::adapters::dynamo::provision_catalog_table(
+        mercado::adapters::provision::provision_catalog_table(
             &aws_sdk_dynamodb::Client::new(&sdk),
             &self.config.aws.catalog_table,
         )
         .await
         .unwrap();
-        mercado::adapters::dynamo::provision_profiles_table(
+        mercado::adapters::provision::provision_profiles_table(
             &aws_sdk_dynamodb::Client::new(&sdk),
             &self.config.aws.profiles_table,
         )
         .await
         .unwrap();
-        mercado::adapters::s3::provision_images(
+        mercado::adapters::provision::provision_images(
             &mercado::adapters::s3::client(&sdk),
             &aws_sdk_sqs::Client::new(&sdk),
             &self.config.images.images_bucket,
@@ -159,7 +159,7 @@ impl Stack {
         .await
         .unwrap();
         if self.config.bus == BusKind::Eventbridge {
-            mercado::adapters::bus::provision_event_route(
+            mercado::adapters::provision::provision_event_route(
                 &aws_sdk_eventbridge::Client::new(&sdk),
                 &aws_sdk_sqs::Client::new(&sdk),
                 &self.config.aws.event_bus_name,
@@ -174,7 +174,7 @@ impl Stack {
     /// Switches this stack to a Cognito user pool of its own on the local AWS-API server.
     pub async fn use_cognito(&mut self) {
         let sdk = mercado::adapters::aws::load().await;
-        let (pool, client) = mercado::adapters::auth::provision_cognito(
+        let (pool, client) = mercado::adapters::provision::provision_cognito(
             &aws_sdk_cognitoidentityprovider::Client::new(&sdk),
             &format!("mercado-test-{}", self.id),
         )
