@@ -6,6 +6,7 @@
 mod auth;
 mod catalog;
 mod images;
+mod inventory;
 mod orders;
 mod profiles;
 mod purchases;
@@ -13,6 +14,7 @@ mod purchases;
 pub use auth::{FakeIdentity, FakeThrottle};
 pub use catalog::{FakeCatalog, sample_product};
 pub use images::FakeImages;
+pub use inventory::{Emitted, FakeInventory, HoldStatus, Movement};
 pub use orders::FakeOrders;
 pub use profiles::FakeProfiles;
 pub use purchases::{FakeGateway, FakeSagaStore, FakeStock};

@@ -6,15 +6,13 @@
 //! carry the data the server attaches (`Caller::attach` in `src/http/graphql.rs`): the client
 //! address, `Option<Viewer>` and, when signed in, the bearer token. Assertions are on what a
 //! client reads: `data`, and `errors[i].extensions.{code, field}`.
-//!
-//! The inventory port is out of scope here (its errors are being reworked): the schema gets a
-//! store that answers `UNAVAILABLE` to everything.
 
 #![allow(clippy::unwrap_used)]
 
 mod auth;
 mod catalog;
 mod edge;
+mod inventory;
 mod profiles;
 mod purchases;
 mod system;
@@ -22,20 +20,17 @@ mod system;
 use std::{net::IpAddr, sync::Arc, time::Duration};
 
 use async_graphql::{Request, Variables};
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures::{Stream, StreamExt, stream::BoxStream};
 use serde_json::Value;
-use uuid::Uuid;
 
 use crate::{
-    MercadoSchema, Ports, Role, StoreError, Viewer,
+    MercadoSchema, Ports, Role, Viewer,
     auth::ClientAddr,
     edge::{EdgeGuard, EdgeLimits},
-    fakes::{FakeCatalog, FakeIdentity, FakeImages, FakeOrders, FakeProfiles, FakeThrottle},
-    inventory::{
-        InventoryStore, NewProduct, NewVariant, Product, ProductPatch, ProductStatus, StockChange,
-        VariantPatch,
+    fakes::{
+        FakeCatalog, FakeIdentity, FakeImages, FakeInventory, FakeOrders, FakeProfiles,
+        FakeThrottle,
     },
     viewer::BearerToken,
 };
@@ -46,74 +41,6 @@ pub const READ_WAIT: Duration = Duration::from_millis(200);
 const STREAM_PATIENCE: Duration = Duration::from_secs(2);
 /// The client address of requests that do not name one.
 const DEFAULT_ADDR: &str = "192.0.2.1";
-
-/// The inventory's source of truth, down: these tests never write inventory.
-struct InventoryDown;
-
-fn down<T>() -> Result<T, StoreError> {
-    Err(StoreError::Unavailable(
-        "inventory is not part of these tests".into(),
-    ))
-}
-
-#[async_trait]
-impl InventoryStore for InventoryDown {
-    async fn create_product(&self, _: &str, _: NewProduct) -> Result<Product, StoreError> {
-        down()
-    }
-    async fn list_products(&self, _: u32) -> Result<Vec<Product>, StoreError> {
-        down()
-    }
-    async fn owned_product(&self, _: &str, _: Uuid) -> Result<Product, StoreError> {
-        down()
-    }
-    async fn update_product(
-        &self,
-        _: &str,
-        _: Uuid,
-        _: i64,
-        _: ProductPatch,
-    ) -> Result<Product, StoreError> {
-        down()
-    }
-    async fn delete_product(
-        &self,
-        _: &str,
-        _: Uuid,
-        _: Option<i64>,
-    ) -> Result<Product, StoreError> {
-        down()
-    }
-    async fn set_status(&self, _: &str, _: Uuid, _: ProductStatus) -> Result<Product, StoreError> {
-        down()
-    }
-    async fn add_variant(&self, _: &str, _: Uuid, _: NewVariant) -> Result<Product, StoreError> {
-        down()
-    }
-    async fn update_variant(
-        &self,
-        _: &str,
-        _: Uuid,
-        _: VariantPatch,
-    ) -> Result<Product, StoreError> {
-        down()
-    }
-    async fn remove_variant(&self, _: &str, _: Uuid) -> Result<Product, StoreError> {
-        down()
-    }
-    async fn change_stock(
-        &self,
-        _: &str,
-        _: Uuid,
-        _: StockChange,
-        _: &str,
-    ) -> Result<Product, StoreError> {
-        down()
-    }
-    async fn set_image(&self, _: Uuid, _: &str, _: &str) -> Result<Option<Product>, StoreError> {
-        down()
-    }
-}
 
 /// What to build a [`Harness`] with, when the defaults do not fit.
 pub struct Setup {
@@ -148,8 +75,9 @@ impl Setup {
         let throttle = Arc::new(FakeThrottle::default());
         let images = Arc::new(FakeImages::default());
         let orders = Arc::new(FakeOrders::default());
+        let inventory = Arc::new(FakeInventory::default());
         let ports = Ports {
-            inventory: Arc::new(InventoryDown),
+            inventory: inventory.clone(),
             catalog: catalog.clone(),
             catalog_changes: catalog.clone(),
             identity: identity.clone(),
@@ -166,6 +94,8 @@ impl Setup {
             identity,
             throttle,
             orders,
+            inventory,
+            images,
         }
     }
 }
@@ -178,6 +108,8 @@ pub struct Harness {
     pub identity: Arc<FakeIdentity>,
     pub throttle: Arc<FakeThrottle>,
     pub orders: Arc<FakeOrders>,
+    pub inventory: Arc<FakeInventory>,
+    pub images: Arc<FakeImages>,
 }
 
 impl Harness {
