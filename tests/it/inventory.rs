@@ -640,3 +640,28 @@ async fn presigned_image_upload_sets_the_image_in_postgres_and_the_catalog() {
     app.stop().await;
     stack.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_deleted_products_skus_can_be_used_again() {
+    let stack = Stack::new(BusKind::Inprocess).await;
+    let app = stack.start().await;
+    let seller = stack.token("seller", &[Role::Seller]);
+    let create = "mutation { createProduct(input: {name: \"Lamp\", category: \"lighting\", variants: [{sku: \"LAMP-1\", price: {amount: 100, currency: \"EUR\"}}]}) { id } }";
+    let (_, first) = app.graphql(Some(&seller), create, json!({})).await;
+    let id = first["data"]["createProduct"]["id"].as_str().unwrap();
+    let (_, deleted) = app
+        .graphql(
+            Some(&seller),
+            "mutation($id: ID!) { deleteProduct(id: $id) { id } }",
+            json!({"id": id}),
+        )
+        .await;
+    assert!(
+        deleted["data"]["deleteProduct"]["id"].is_string(),
+        "{deleted}"
+    );
+    let (_, again) = app.graphql(Some(&seller), create, json!({})).await;
+    assert!(again["data"]["createProduct"]["id"].is_string(), "{again}");
+    app.stop().await;
+    stack.cleanup().await;
+}

@@ -5,8 +5,8 @@
 //! transaction leaves nothing), bumps the product's version and records its outbox event in
 //! [`FakeInventory::events`]. Ownership: a missing or soft-deleted product is
 //! [`StoreError::NotFound`], another seller's [`StoreError::Forbidden`]. SKUs are unique per
-//! seller among variants not removed, including those of deleted products (the adapter's
-//! partial unique index ignores `deleted_at`). Refusals are said in the store's terms
+//! seller among variants not removed; deleting a product removes its variants (freeing their
+//! SKUs), and stock settled after a deletion makes no new version or event. Refusals are said in the store's terms
 //! ([`Rejected`]); what the database's CHECK constraints would refuse is
 //! [`StoreError::Internal`], so a resolver that forgets a rule fails here as in production.
 //! Holds are idempotent per (order, variant), whatever became of the hold.
@@ -364,8 +364,7 @@ impl FakeInventory {
     }
 
     /// Ends an active hold: `sold` turns it into a sale, otherwise it is given back (the
-    /// adapter's `settle`). Like the adapter, it re-emits the product even when the product
-    /// was deleted meanwhile.
+    /// adapter's `settle`). A product deleted meanwhile gets no new version or event.
     fn settle(
         &self,
         order_id: Uuid,
@@ -378,8 +377,13 @@ impl FakeInventory {
             Some(h) if h.status == HoldStatus::Held => h.quantity,
             _ => return Ok(false),
         };
-        // A variant with units held cannot be removed, so it is found among live ones.
-        let product_id = inner.product_of(variant_id).ok_or(StoreError::NotFound)?;
+        // A variant with units held is removed only with its product, so it is found by id.
+        let product_id = inner
+            .products
+            .values()
+            .find(|r| r.variants.iter().any(|v| v.variant.id == variant_id))
+            .map(|r| r.product.id)
+            .ok_or(StoreError::NotFound)?;
         let mut row = inner.copy(product_id)?;
         let on_hand_delta = if sold { -quantity } else { 0 };
         let variant = row.variant_mut(variant_id)?;
@@ -401,7 +405,11 @@ impl FakeInventory {
             reason: reason.to_string(),
             order_id: Some(order_id),
         });
-        inner.commit(row, &self.image_base_url);
+        if row.deleted {
+            inner.products.insert(product_id, row);
+        } else {
+            inner.commit(row, &self.image_base_url);
+        }
         Ok(true)
     }
 
@@ -562,11 +570,15 @@ impl InventoryStore for FakeInventory {
         let Some(row) = inner.products.get_mut(&id) else {
             return Err(StoreError::NotFound);
         };
-        // Soft: the row and its variants stay; only the mark and the version change.
+        // Soft: the row stays; the mark and the version change, and its variants leave with
+        // it (after the document is taken, as the adapter reads it before removing them).
         row.deleted = true;
         row.product.version += 1;
         row.product.updated_at = now;
         let product = document(row, &self.image_base_url);
+        for v in &mut row.variants {
+            v.removed = true;
+        }
         inner.events.push(Emitted::Deleted {
             id,
             version: product.version,

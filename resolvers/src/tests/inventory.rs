@@ -1328,13 +1328,10 @@ async fn the_rest_listing_is_newest_first_without_deleted_products() {
     );
 }
 
-/// Known defect (in the PostgreSQL adapter, mirrored by the fake): deleting a product leaves
-/// its variants "live" for the SKU index (`variants_seller_sku_idx ... WHERE removed_at IS
-/// NULL`; `delete_product` sets only `products.deleted_at`), so the seller can never use
-/// those SKUs again, and can no longer remove the variants to free them (NOT_FOUND).
+/// Was a defect (in the PostgreSQL adapter, mirrored by the fake): a deleted product's
+/// variants stayed live for the SKU index, so its SKUs were taken for ever.
 #[tokio::test]
-#[ignore = "defect: deleting a product keeps its SKUs taken for ever"]
-async fn defect_deleting_a_product_frees_its_skus() {
+async fn deleting_a_product_frees_its_skus() {
     let h = Harness::new();
     let sam = seller("sam");
     let lamp = created(
@@ -1344,8 +1341,6 @@ async fn defect_deleting_a_product_frees_its_skus() {
     )
     .await;
     answered(&send(&h, Some(&sam), DELETE, json!({"id": id(&lamp)})).await);
-    // Today: BAD_USER_INPUT on input.variants.0.sku, "is already used by another of your
-    // variants".
     let again = create(
         &h,
         &sam,
@@ -1355,14 +1350,10 @@ async fn defect_deleting_a_product_frees_its_skus() {
     assert_eq!(skus(&answered(&again)), ["LAMP-1"]);
 }
 
-/// Known defect (in the PostgreSQL adapter, mirrored by the fake): a product can be deleted
-/// while orders hold its units; when the saga later commits or releases the hold, `settle`
-/// bumps the deleted product's version and emits `inventory.product.upserted` after the
-/// `deleted` event, so the read model (which applies any newer version) brings the deleted
-/// product back into the catalog until the reconciler runs.
+/// Was a defect (in the PostgreSQL adapter, mirrored by the fake): a hold settled after its
+/// product's deletion emitted an upsert after the tombstone, bringing the product back.
 #[tokio::test]
-#[ignore = "defect: settling a hold of a deleted product re-publishes it to the catalog"]
-async fn defect_a_hold_settled_after_deletion_does_not_bring_the_product_back() {
+async fn a_hold_settled_after_deletion_does_not_bring_the_product_back() {
     let h = Harness::new();
     let sam = seller("sam");
     let p = created(
@@ -1375,6 +1366,5 @@ async fn defect_a_hold_settled_after_deletion_does_not_bring_the_product_back() 
     let order = hold(&h, a, 2).await;
     answered(&send(&h, Some(&sam), DELETE, json!({"id": id(&p)})).await);
     assert!(h.inventory.release(order, a, "cancelled").await.unwrap());
-    // Today: [(1, false), (2, false), (3, true), (4, false)].
     assert_eq!(emitted(&h).last(), Some(&(3, true)));
 }

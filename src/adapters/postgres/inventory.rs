@@ -491,6 +491,14 @@ impl InventoryStore for PgInventory {
         .await
         .map_err(store_error)?;
         let product = self.document(&mut tx, row).await?;
+        // Its variants leave with it, freeing their SKUs (held units are still settled by id).
+        sqlx::query(
+            "UPDATE variants SET removed_at = now() WHERE product_id = $1 AND removed_at IS NULL",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(store_error)?;
         let event = EventEnvelope::new(
             PRODUCT_DELETED,
             product.id,
@@ -828,7 +836,17 @@ impl PgInventory {
             Some(order_id),
         )
         .await?;
-        self.bump_and_emit(&mut tx, product_id).await?;
+        // A deleted product stays deleted: its stock settles without a new version or event
+        // (an upsert after the tombstone would bring it back into the catalog).
+        let deleted: bool =
+            sqlx::query_scalar("SELECT deleted_at IS NOT NULL FROM products WHERE id = $1")
+                .bind(product_id)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(store_error)?;
+        if !deleted {
+            self.bump_and_emit(&mut tx, product_id).await?;
+        }
         tx.commit().await.map_err(store_error)?;
         Ok(true)
     }
