@@ -15,23 +15,11 @@ use std::{
 use crate::common::{App, Stack, error_code, ws_acked, ws_connect, ws_next, ws_send, ws_subscribe};
 use futures::{SinkExt, StreamExt};
 use mercado::app::config::BusKind;
-use mercado_resolvers::{Role, edge::persisted::sha256_hex};
+use mercado_resolvers::{
+    Role, edge::persisted::sha256_hex, fakes::documents::exponential_fragments,
+};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
-
-/// Fragments each spreading the next one twice, `levels` deep: ~2 KB that expands to 2^levels
-/// fields.
-fn exponential_fragments(levels: usize) -> String {
-    let mut doc = String::from("query Boom { ...F0 }\n");
-    for i in 0..levels {
-        doc.push_str(&format!(
-            "fragment F{i} on Query {{ ...F{n} ...F{n} }}\n",
-            n = i + 1
-        ));
-    }
-    doc.push_str(&format!("fragment F{levels} on Query {{ __typename }}\n"));
-    doc
-}
 
 async fn post_raw(app: &App, body: Value) -> (u16, Value) {
     let resp = app

@@ -247,6 +247,7 @@ mod tests {
     use async_graphql::parser::parse_query;
 
     use super::*;
+    use crate::fakes::documents::exponential_fragments;
 
     fn limits() -> EdgeLimits {
         EdgeLimits::default()
@@ -263,28 +264,15 @@ mod tests {
         }
     }
 
-    /// Fragments spreading the next one twice, `levels` deep: 2^levels fields once inlined.
-    fn exponential(levels: usize) -> String {
-        let mut doc = String::from("query { ...F0 }\n");
-        for i in 0..levels {
-            doc.push_str(&format!(
-                "fragment F{i} on Query {{ ...F{n} ...F{n} }}\n",
-                n = i + 1
-            ));
-        }
-        doc.push_str(&format!("fragment F{levels} on Query {{ __typename }}\n"));
-        doc
-    }
-
     #[test]
     fn fragments_are_measured_as_they_expand_and_in_linear_time() {
         let started = std::time::Instant::now();
-        let (limit, actual) = refusal(&exponential(30)).unwrap();
+        let (limit, actual) = refusal(&exponential_fragments(30)).unwrap();
         assert_eq!(limit, "maxComplexity");
         assert!(actual > 2_000, "{actual}");
         // Linear: thirty fragments are measured once each, not 2^30 times.
         assert!(started.elapsed() < std::time::Duration::from_secs(1));
-        assert_eq!(refusal(&exponential(5)), None);
+        assert_eq!(refusal(&exponential_fragments(5)), None);
     }
 
     #[test]

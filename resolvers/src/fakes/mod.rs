@@ -5,6 +5,7 @@
 
 mod auth;
 mod catalog;
+pub mod documents;
 mod images;
 mod inventory;
 mod orders;

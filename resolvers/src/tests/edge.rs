@@ -10,21 +10,8 @@ use super::{Answer, Harness, Setup};
 use crate::{
     catalog::{AppliedVersion, live::encode_token},
     edge::{EdgeGuard, EdgeLimits, ReadOnly, persisted::sha256_hex},
-    fakes::sample_product,
+    fakes::{documents::exponential_fragments, sample_product},
 };
-
-/// Fragments spreading the next one twice, `levels` deep: 2^levels fields once inlined.
-fn exponential(levels: usize) -> String {
-    let mut doc = String::from("query { ...F0 }\n");
-    for i in 0..levels {
-        doc.push_str(&format!(
-            "fragment F{i} on Query {{ ...F{n} ...F{n} }}\n",
-            n = i + 1
-        ));
-    }
-    doc.push_str(&format!("fragment F{levels} on Query {{ __typename }}\n"));
-    doc
-}
 
 /// Asserts a refusal for passing `limit`, naming the limit, its maximum and the value.
 #[track_caller]
@@ -47,7 +34,7 @@ fn too_complex(answer: &Answer, limit: &str, max: usize, actual: usize) {
 async fn fragments_that_expand_exponentially_are_refused_at_once() {
     let h = Harness::new();
     let started = Instant::now();
-    let answer = h.gql(&exponential(30)).send().await;
+    let answer = h.gql(&exponential_fragments(30)).send().await;
     answer.refused("QUERY_TOO_COMPLEX", None);
     assert_eq!(answer.error()["extensions"]["limit"], "maxComplexity");
     assert!(answer.error()["extensions"]["actual"].as_u64().unwrap() > 2_000);
@@ -57,7 +44,7 @@ async fn fragments_that_expand_exponentially_are_refused_at_once() {
         started.elapsed()
     );
     // A few levels are fine and run.
-    let small = h.gql(&exponential(5)).send().await;
+    let small = h.gql(&exponential_fragments(5)).send().await;
     assert_eq!(small.ok(), &json!({"__typename": "Query"}));
 }
 
@@ -256,7 +243,7 @@ async fn automatic_persisted_queries_register_then_run_by_hash() {
         .await
         .refused("BAD_REQUEST", Some("extensions.persistedQuery.version"));
     // A document that breaks a limit is never remembered.
-    let heavy = exponential(30);
+    let heavy = exponential_fragments(30);
     let heavy_hash = sha256_hex(&heavy);
     h.gql(&heavy)
         .extension("persistedQuery", persisted(&heavy_hash))
@@ -315,7 +302,7 @@ async fn with_a_manifest_only_trusted_documents_run() {
         .await
         .refused("PERSISTED_QUERY_HASH_MISMATCH", None);
     // A manifest holding a document the limits refuse is refused whole.
-    let heavy = exponential(30);
+    let heavy = exponential_fragments(30);
     let manifest = json!({ sha256_hex(&heavy): heavy }).to_string();
     assert!(EdgeGuard::load_manifest(&limits, &manifest).is_err());
 }
