@@ -4,12 +4,14 @@
 
 pub mod auth;
 pub mod catalog;
+pub mod checks;
 pub mod edge;
 pub mod error;
 #[cfg(any(test, feature = "fakes"))]
 pub mod fakes;
 pub mod guard;
 pub mod inventory;
+pub mod money;
 pub mod page;
 pub mod profiles;
 pub mod purchases;

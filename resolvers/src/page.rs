@@ -1,6 +1,22 @@
 //! Relay-style paging shared by every connection.
 
-use async_graphql::SimpleObject;
+use async_graphql::{Result, SimpleObject};
+
+use crate::{ApiError, error::into_gql};
+
+/// Largest page a client may ask for.
+pub const MAX_PAGE: usize = 100;
+
+/// A connection's `first`, checked: 1 to [`MAX_PAGE`], else `BAD_USER_INPUT` on `first`.
+pub fn page_size(first: i32) -> Result<usize> {
+    match usize::try_from(first) {
+        Ok(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
+        _ => Err(into_gql(ApiError::bad_input(
+            "first",
+            format!("must be between 1 and {MAX_PAGE}"),
+        ))),
+    }
+}
 
 /// Where a page sits in its listing.
 #[derive(SimpleObject, Clone, Debug, Default)]

@@ -1,7 +1,10 @@
 //! Demo data for the Quick start: a few products from one demo seller, written through the same
 //! store as real writes (so they reach the catalog through the outbox like anything else).
 
-use mercado_resolvers::inventory::{InventoryStore, Money, NewVariant, validate_new_product};
+use mercado_resolvers::{
+    inventory::{InventoryStore, NewVariant, validate_new_product},
+    money::Money,
+};
 
 use crate::{StartupError, adapters::postgres::PgInventory};
 

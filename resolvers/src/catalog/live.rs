@@ -399,8 +399,7 @@ impl CatalogSubscription {
         ctx: &Context<'_>,
         id: ID,
     ) -> Result<impl Stream<Item = Result<ProductChange>> + use<>> {
-        let id = Uuid::parse_str(&id)
-            .map_err(|_| into_gql(ApiError::bad_input("id", "must be a UUID")))?;
+        let id = crate::checks::uuid("id", &id)?;
         let viewer = ctx
             .data_opt::<Option<Viewer>>()
             .and_then(Option::as_ref)

@@ -1,20 +1,19 @@
 use std::sync::Arc;
 
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
-use uuid::Uuid;
 
 use super::{CatalogEntry, CatalogReader, ProductQuery, ProductSort, live::await_consistency};
 use crate::{
     ApiError, Role, Viewer,
+    checks::uuid,
     error::into_gql,
     guard,
     inventory::{Product, ProductStatus},
     page::PageInfo,
+    page::{MAX_PAGE, page_size},
     profiles::ProfileStore,
 };
 
-/// Largest page a client may ask for.
-pub const MAX_PAGE: i32 = 100;
 /// Pages of a listing recommendations read at most, looking past the caller's own products.
 const RECOMMENDATION_PAGES: usize = 5;
 
@@ -64,8 +63,7 @@ impl CatalogQuery {
         id: ID,
         consistency: Option<Vec<String>>,
     ) -> Result<Option<Product>> {
-        let id = Uuid::parse_str(&id)
-            .map_err(|_| into_gql(ApiError::bad_input("id", "must be a UUID")))?;
+        let id = uuid("id", &id)?;
         if consistency.is_none() {
             return reader(ctx)?
                 .product(id)
@@ -181,7 +179,7 @@ impl CatalogQuery {
                 let page = reader(ctx)?
                     .products(ProductQuery {
                         category: category.clone(),
-                        first: MAX_PAGE as usize,
+                        first: MAX_PAGE,
                         after: after.take(),
                         ..ProductQuery::default()
                     })
@@ -205,16 +203,6 @@ impl CatalogQuery {
         picked.truncate(first);
         Ok(picked)
     }
-}
-
-fn page_size(first: i32) -> Result<usize> {
-    if !(1..=MAX_PAGE).contains(&first) {
-        return Err(into_gql(ApiError::bad_input(
-            "first",
-            format!("must be between 1 and {MAX_PAGE}"),
-        )));
-    }
-    Ok(usize::try_from(first).unwrap_or(1))
 }
 
 fn connection(

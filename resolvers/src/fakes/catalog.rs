@@ -27,7 +27,8 @@ use crate::{
         AppliedVersion, CatalogChanges, CatalogEntry, CatalogReader, ProductPage, ProductQuery,
         ProductSort,
     },
-    inventory::{Money, Product, ProductStatus, Variant},
+    inventory::{Product, ProductStatus, Variant},
+    money::Money,
 };
 
 /// Announcements buffered per subscriber before it lags (as the NOTIFY listener's channel).

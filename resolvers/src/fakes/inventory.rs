@@ -28,9 +28,10 @@ use super::poisoned;
 use crate::{
     Rejected, StoreError,
     inventory::{
-        HoldOutcome, InventoryStore, Money, NewProduct, NewVariant, Product, ProductPatch,
-        ProductStatus, STOCK_MAX, StockChange, StockHolds, VARIANTS_MAX, Variant, VariantPatch,
+        HoldOutcome, InventoryStore, NewProduct, NewVariant, Product, ProductPatch, ProductStatus,
+        STOCK_MAX, StockChange, StockHolds, VARIANTS_MAX, Variant, VariantPatch,
     },
+    money::Money,
 };
 
 /// Prefix of image URLs unless told otherwise (the host [`super::FakeImages`] presigns for).

@@ -26,7 +26,7 @@ use uuid::Uuid;
 use super::poisoned;
 use crate::{
     Rejected, StoreError,
-    inventory::Money,
+    money::Money,
     purchases::{
         NewOrder, Order, OrderEvents, OrderLine, OrderPage, OrderStatus, OrderStore, PlaceOutcome,
         Transition,

@@ -3,7 +3,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::ApiError;
+use crate::{ApiError, checks::Checks, money::Money};
 
 /// Whether buyers can see and buy a product.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -35,15 +35,6 @@ impl ProductStatus {
             _ => None,
         }
     }
-}
-
-/// An amount of money in integer minor units (cents) of an ISO 4217 currency.
-#[derive(SimpleObject, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Money {
-    /// Minor units: 1999 with `EUR` is €19.99.
-    pub amount: i64,
-    /// ISO 4217 code, e.g. `EUR`.
-    pub currency: String,
 }
 
 /// A sellable unit of a product (a size, a colour…), with its price and stock.
@@ -194,105 +185,13 @@ pub const NAME_MAX_CHARS: usize = 200;
 pub const DESCRIPTION_MAX_CHARS: usize = 5000;
 pub const CATEGORY_MAX_CHARS: usize = 100;
 pub const SKU_MAX_CHARS: usize = 64;
-/// Serialized size limit of `info` and of variant attributes.
-pub const INFO_MAX_BYTES: usize = 16 * 1024;
-/// Largest price: 10 million units of the currency.
-pub const PRICE_MAX_MINOR: i64 = 1_000_000_000;
 /// Largest stock a variant may hold, and largest single adjustment.
 pub const STOCK_MAX: i32 = 1_000_000;
 pub const VARIANTS_MAX: usize = 100;
 pub const REASON_MAX_CHARS: usize = 200;
 
-/// ISO 4217 codes accepted for prices.
-pub const CURRENCIES: &[&str] = &[
-    "AED", "ARS", "AUD", "BGN", "BRL", "CAD", "CHF", "CLP", "CNY", "COP", "CZK", "DKK", "EGP",
-    "EUR", "GBP", "HKD", "HUF", "IDR", "ILS", "INR", "ISK", "JPY", "KRW", "MAD", "MXN", "MYR",
-    "NGN", "NOK", "NZD", "PEN", "PHP", "PKR", "PLN", "RON", "SAR", "SEK", "SGD", "THB", "TRY",
-    "TWD", "UAH", "USD", "VND", "ZAR",
-];
-
-/// Collects violations; every check names its field (`path.field`).
-pub struct Checks {
-    path: String,
-    pub errors: Vec<ApiError>,
-}
-
+/// Inventory's own checks.
 impl Checks {
-    pub fn new(path: &str) -> Self {
-        Self {
-            path: path.to_string(),
-            errors: Vec::new(),
-        }
-    }
-
-    pub fn field(&self, name: &str) -> String {
-        if self.path.is_empty() {
-            name.to_string()
-        } else {
-            format!("{}.{name}", self.path)
-        }
-    }
-
-    pub fn fail(&mut self, name: &str, message: impl Into<String>) {
-        let field = self.field(name);
-        self.errors.push(ApiError::bad_input(field, message));
-    }
-
-    /// Trimmed text of `min..=max` characters.
-    pub fn text(&mut self, name: &str, value: &str, min: usize, max: usize) -> String {
-        let value = value.trim().to_string();
-        let n = value.chars().count();
-        if n < min {
-            self.fail(
-                name,
-                if min == 1 {
-                    "must not be empty".to_string()
-                } else {
-                    format!("must be at least {min} characters")
-                },
-            );
-        } else if n > max {
-            self.fail(name, format!("must be at most {max} characters"));
-        }
-        value
-    }
-
-    /// A JSON object of at most [`INFO_MAX_BYTES`].
-    pub fn object(&mut self, name: &str, value: Option<serde_json::Value>) -> serde_json::Value {
-        let value = match value {
-            None | Some(serde_json::Value::Null) => serde_json::Value::Object(Default::default()),
-            Some(v @ serde_json::Value::Object(_)) => v,
-            Some(_) => {
-                self.fail(name, "must be a JSON object");
-                serde_json::Value::Object(Default::default())
-            }
-        };
-        if serde_json::to_vec(&value).map_or(0, |b| b.len()) > INFO_MAX_BYTES {
-            self.fail(
-                name,
-                format!("must be at most {INFO_MAX_BYTES} bytes of JSON"),
-            );
-        }
-        value
-    }
-
-    pub fn money(&mut self, name: &str, amount: i64, currency: &str) -> Money {
-        if !(0..=PRICE_MAX_MINOR).contains(&amount) {
-            self.fail(
-                &format!("{name}.amount"),
-                format!("must be between 0 and {PRICE_MAX_MINOR}"),
-            );
-        }
-        let currency = currency.trim().to_ascii_uppercase();
-        if !CURRENCIES.contains(&currency.as_str()) {
-            self.fail(
-                &format!("{name}.currency"),
-                "must be a supported ISO 4217 code",
-            );
-        }
-        Money { amount, currency }
-    }
-
     pub fn stock(&mut self, name: &str, value: i32) -> i32 {
         if !(0..=STOCK_MAX).contains(&value) {
             self.fail(name, format!("must be between 0 and {STOCK_MAX}"));
@@ -309,14 +208,6 @@ impl Checks {
             self.fail(name, "may hold only letters, digits, '-', '_' and '.'");
         }
         sku
-    }
-
-    pub fn finish<T>(self, value: T) -> Result<T, Vec<ApiError>> {
-        if self.errors.is_empty() {
-            Ok(value)
-        } else {
-            Err(self.errors)
-        }
     }
 }
 
@@ -412,7 +303,7 @@ mod tests {
     #[test]
     fn oversized_values_are_refused() {
         let long = "x".repeat(NAME_MAX_CHARS + 1);
-        let big = json!({"blob": "y".repeat(INFO_MAX_BYTES)});
+        let big = json!({"blob": "y".repeat(crate::checks::INFO_MAX_BYTES)});
         let errs = validate_new_product("", &long, Some("c"), Some(big)).expect_err("invalid");
         let fields: Vec<_> = errs.iter().filter_map(|e| e.field()).collect();
         assert_eq!(fields, ["name", "info"]);

@@ -5,12 +5,13 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{
-    Checks, ImageStorage, InventoryStore, NAME_MAX_CHARS, NewProduct, NewVariant, Product,
-    ProductPatch, ProductStatus, REASON_MAX_CHARS, STOCK_MAX, StockChange, VARIANTS_MAX,
-    VariantPatch, category_and_info,
+    ImageStorage, InventoryStore, NAME_MAX_CHARS, NewProduct, NewVariant, Product, ProductPatch,
+    ProductStatus, REASON_MAX_CHARS, STOCK_MAX, StockChange, VARIANTS_MAX, VariantPatch,
+    category_and_info,
 };
 use crate::{
     ApiError, Rejected, Role,
+    checks::{Checks, uuid},
     error::{into_gql, violations_into_gql},
     guard,
 };
@@ -128,10 +129,6 @@ fn seller(ctx: &Context<'_>) -> Result<String> {
     guard::require_role(ctx, Role::Seller)
         .map(|v| v.subject.clone())
         .map_err(into_gql)
-}
-
-fn uuid(field: &str, id: &ID) -> Result<Uuid> {
-    Uuid::parse_str(id).map_err(|_| into_gql(ApiError::bad_input(field, "must be a UUID")))
 }
 
 fn stored<T>(result: Result<T, crate::StoreError>) -> Result<T> {

@@ -8,6 +8,7 @@ use async_graphql::{
 use super::{Address, MerchantInfo, Profile, ProfileStore, ProfileUpdate, SellerLoader};
 use crate::{
     ApiError, Role,
+    checks::Checks,
     error::{into_gql, violations_into_gql},
     guard,
 };
@@ -165,41 +166,20 @@ fn store<'a>(ctx: &'a Context<'_>) -> Result<&'a Arc<dyn ProfileStore>> {
     ctx.data::<Arc<dyn ProfileStore>>()
 }
 
-/// Trims `value` and checks its length; pushes a violation naming `field` if it is off.
-fn text(errors: &mut Vec<ApiError>, field: &str, value: &str, min: usize, max: usize) -> String {
-    let value = value.trim().to_string();
-    let n = value.chars().count();
-    if n < min || n > max {
-        errors.push(ApiError::bad_input(
-            field,
-            if min > 0 {
-                format!("must be {min} to {max} characters")
-            } else {
-                format!("must be at most {max} characters")
-            },
-        ));
-    }
-    value
-}
-
-fn address(errors: &mut Vec<ApiError>, a: AddressInput) -> Address {
-    let f = |name: &str| format!("input.shippingAddress.{name}");
+fn address(checks: &mut Checks, a: AddressInput) -> Address {
     let country = a.country.trim().to_ascii_uppercase();
     if country.len() != 2 || !country.chars().all(|c| c.is_ascii_uppercase()) {
-        errors.push(ApiError::bad_input(
-            f("country"),
-            "must be an ISO 3166-1 alpha-2 code",
-        ));
+        checks.fail("country", "must be an ISO 3166-1 alpha-2 code");
     }
     Address {
-        name: text(errors, &f("name"), &a.name, 1, 100),
-        line1: text(errors, &f("line1"), &a.line1, 1, 200),
+        name: checks.text("name", &a.name, 1, 100),
+        line1: checks.text("line1", &a.line1, 1, 200),
         line2: a
             .line2
-            .map(|l| text(errors, &f("line2"), &l, 0, 200))
+            .map(|l| checks.text("line2", &l, 0, 200))
             .filter(|l| !l.is_empty()),
-        city: text(errors, &f("city"), &a.city, 1, 100),
-        postal_code: text(errors, &f("postalCode"), &a.postal_code, 1, 20),
+        city: checks.text("city", &a.city, 1, 100),
+        postal_code: checks.text("postalCode", &a.postal_code, 1, 20),
         country,
     }
 }
@@ -253,15 +233,14 @@ impl ProfilesMutation {
     /// Changes the caller's display name and shipping address.
     async fn update_my_profile(&self, ctx: &Context<'_>, input: UpdateProfileInput) -> Result<Me> {
         guard::viewer(ctx).map_err(into_gql)?;
-        let mut errors = Vec::new();
+        let mut checks = Checks::new("input");
         let mut update = ProfileUpdate::default();
         match input.display_name {
             MaybeUndefined::Undefined => {}
             MaybeUndefined::Null => update.display_name = Some(None),
             MaybeUndefined::Value(v) => {
-                update.display_name = Some(Some(text(
-                    &mut errors,
-                    "input.displayName",
+                update.display_name = Some(Some(checks.text(
+                    "displayName",
                     &v,
                     1,
                     DISPLAY_NAME_MAX_CHARS,
@@ -272,12 +251,12 @@ impl ProfilesMutation {
             MaybeUndefined::Undefined => {}
             MaybeUndefined::Null => update.shipping_address = Some(None),
             MaybeUndefined::Value(a) => {
-                update.shipping_address = Some(Some(address(&mut errors, a)))
+                let mut inner = Checks::new(&checks.field("shippingAddress"));
+                update.shipping_address = Some(Some(address(&mut inner, a)));
+                checks.errors.extend(inner.errors);
             }
         }
-        if !errors.is_empty() {
-            return Err(violations_into_gql(errors));
-        }
+        let update = checks.finish(update).map_err(violations_into_gql)?;
         Self::apply(ctx, update).await
     }
 
@@ -288,32 +267,22 @@ impl ProfilesMutation {
         input: PreferencesInput,
     ) -> Result<Me> {
         guard::viewer(ctx).map_err(into_gql)?;
-        let mut errors = Vec::new();
+        let mut checks = Checks::new("input");
         if input.favorite_categories.len() > FAVORITE_CATEGORIES_MAX {
-            errors.push(ApiError::bad_input(
-                "input.favoriteCategories",
+            checks.fail(
+                "favoriteCategories",
                 format!("must hold at most {FAVORITE_CATEGORIES_MAX} categories"),
-            ));
+            );
         }
         let mut categories: Vec<String> = input
             .favorite_categories
             .iter()
             .enumerate()
-            .map(|(i, c)| {
-                text(
-                    &mut errors,
-                    &format!("input.favoriteCategories.{i}"),
-                    c,
-                    1,
-                    100,
-                )
-            })
+            .map(|(i, c)| checks.text(&format!("favoriteCategories.{i}"), c, 1, 100))
             .collect();
         let mut seen = std::collections::HashSet::new();
         categories.retain(|c| seen.insert(c.clone()));
-        if !errors.is_empty() {
-            return Err(violations_into_gql(errors));
-        }
+        let categories = checks.finish(categories).map_err(violations_into_gql)?;
         Self::apply(
             ctx,
             ProfileUpdate {
@@ -331,31 +300,15 @@ impl ProfilesMutation {
         input: MerchantInfoInput,
     ) -> Result<Me> {
         guard::require_role(ctx, Role::Seller).map_err(into_gql)?;
-        let mut errors = Vec::new();
+        let mut checks = Checks::new("input");
         let merchant = MerchantInfo {
-            store_name: text(
-                &mut errors,
-                "input.storeName",
-                &input.store_name,
-                1,
-                STORE_NAME_MAX_CHARS,
-            ),
+            store_name: checks.text("storeName", &input.store_name, 1, STORE_NAME_MAX_CHARS),
             description: input
                 .description
-                .map(|d| {
-                    text(
-                        &mut errors,
-                        "input.description",
-                        &d,
-                        0,
-                        STORE_DESCRIPTION_MAX_CHARS,
-                    )
-                })
+                .map(|d| checks.text("description", &d, 0, STORE_DESCRIPTION_MAX_CHARS))
                 .filter(|d| !d.is_empty()),
         };
-        if !errors.is_empty() {
-            return Err(violations_into_gql(errors));
-        }
+        let merchant = checks.finish(merchant).map_err(violations_into_gql)?;
         Self::apply(
             ctx,
             ProfileUpdate {

@@ -7,10 +7,11 @@ use uuid::Uuid;
 use super::{NewOrder, NewOrderLine, Order, OrderEvents, OrderStore, PlaceOutcome, Transition};
 use crate::{
     ApiError, Role,
+    checks::{Checks, uuid},
     error::{into_gql, violations_into_gql},
     guard,
-    inventory::Checks,
     page::PageInfo,
+    page::page_size,
 };
 
 pub const LINES_MAX: usize = 50;
@@ -60,10 +61,6 @@ fn store<'a>(ctx: &'a Context<'_>) -> Result<&'a Arc<dyn OrderStore>> {
     ctx.data::<Arc<dyn OrderStore>>()
 }
 
-fn order_id(field: &str, id: &ID) -> Result<Uuid> {
-    Uuid::parse_str(id).map_err(|_| into_gql(ApiError::bad_input(field, "must be a UUID")))
-}
-
 fn stored<T>(result: Result<T, crate::StoreError>) -> Result<T> {
     result.map_err(|e| into_gql(e.into()))
 }
@@ -78,7 +75,7 @@ impl PurchasesQuery {
     /// gets `NOT_FOUND`.
     async fn order(&self, ctx: &Context<'_>, id: ID) -> Result<Order> {
         let viewer = guard::viewer(ctx).map_err(into_gql)?;
-        let id = order_id("id", &id)?;
+        let id = uuid("id", &id)?;
         let not_found = || into_gql(ApiError::NotFound("no such order".into()));
         let mut order = stored(store(ctx)?.get(id).await)?.ok_or_else(not_found)?;
         if order.buyer_id == viewer.subject {
@@ -108,19 +105,10 @@ impl PurchasesQuery {
         after: Option<String>,
     ) -> Result<OrderConnection> {
         let viewer = guard::viewer(ctx).map_err(into_gql)?;
-        if !(1..=100).contains(&first) {
-            return Err(into_gql(ApiError::bad_input(
-                "first",
-                "must be between 1 and 100",
-            )));
-        }
+        let first = page_size(first)?;
         let page = stored(
             store(ctx)?
-                .list_for_buyer(
-                    &viewer.subject,
-                    usize::try_from(first).unwrap_or(1),
-                    after.as_deref(),
-                )
+                .list_for_buyer(&viewer.subject, first, after.as_deref())
                 .await,
         )?;
         let cursors: Vec<&str> = page.items.iter().map(|(c, _)| c.as_str()).collect();
@@ -199,7 +187,7 @@ impl PurchasesMutation {
     /// payment refunded; the order ends `CANCELLED`.
     async fn cancel_order(&self, ctx: &Context<'_>, id: ID) -> Result<Order> {
         let viewer = guard::viewer(ctx).map_err(into_gql)?;
-        let id = order_id("id", &id)?;
+        let id = uuid("id", &id)?;
         stored(store(ctx)?.request_cancel(&viewer.subject, id).await)
     }
 }
@@ -227,7 +215,7 @@ impl PurchasesSubscription {
         order_id: ID,
     ) -> Result<impl Stream<Item = Result<Transition>> + use<>> {
         let viewer = guard::viewer(ctx).map_err(into_gql)?;
-        let id = self::order_id("orderId", &order_id)?;
+        let id = self::uuid("orderId", &order_id)?;
         let store = store(ctx)?.clone();
         // Subscribe before reading, so nothing committed in between is missed.
         let events = ctx.data::<Arc<dyn OrderEvents>>()?.subscribe();

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{Answer, Harness, buyer, seller, text, user};
-use crate::{Role, Viewer, inventory::Money, purchases::OrderStatus};
+use crate::{Role, Viewer, money::Money, purchases::OrderStatus};
 
 const PLACE: &str = "mutation($input: PlaceOrderInput!) {
     placeOrder(input: $input) {

@@ -4,9 +4,10 @@ use chrono::{DateTime, Utc};
 use mercado_resolvers::{
     Rejected, StoreError,
     inventory::{
-        HoldOutcome, InventoryStore, Money, NewProduct, NewVariant, Product, ProductPatch,
-        ProductStatus, STOCK_MAX, StockChange, StockHolds, Variant, VariantPatch,
+        HoldOutcome, InventoryStore, NewProduct, NewVariant, Product, ProductPatch, ProductStatus,
+        STOCK_MAX, StockChange, StockHolds, Variant, VariantPatch,
     },
+    money::Money,
 };
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;

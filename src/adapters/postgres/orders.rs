@@ -8,7 +8,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 use mercado_resolvers::{
     Rejected, StoreError,
-    inventory::Money,
+    money::Money,
     purchases::{
         NewOrder, Order, OrderLine, OrderPage, OrderStatus, OrderStore, PlaceOutcome, SagaLine,
         SagaState, SagaStore, Transition,
