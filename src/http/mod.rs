@@ -95,9 +95,9 @@ fn probes(c: &Components) -> Vec<(&'static str, health::Probe)> {
             Box::new(move || {
                 let (publisher, consumer) = (publisher.clone(), consumer.clone());
                 Box::pin(async move {
-                    publisher.ping().await?;
+                    publisher.ping().await.map_err(|e| e.to_string())?;
                     match consumer {
-                        Some(consumer) => consumer.ping().await,
+                        Some(consumer) => consumer.ping().await.map_err(|e| e.to_string()),
                         None => Ok(()),
                     }
                 })

@@ -8,7 +8,7 @@ use std::{any::Any, sync::Arc};
 
 use async_trait::async_trait;
 
-use super::{Shutdown, stopped};
+use super::{BusError, Shutdown, stopped};
 
 /// Why a message was not handled.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -49,13 +49,13 @@ pub enum Settlement {
 #[async_trait]
 pub trait Inbox: Send + Sync {
     /// Waits (a long poll) for a batch; an empty batch is fine.
-    async fn receive(&self) -> Result<Vec<Delivery>, String>;
+    async fn receive(&self) -> Result<Vec<Delivery>, BusError>;
 
     /// Settles a received batch.
-    async fn settle(&self, batch: Vec<(Delivery, Settlement)>) -> Result<(), String>;
+    async fn settle(&self, batch: Vec<(Delivery, Settlement)>) -> Result<(), BusError>;
 
     /// Checks the source answers (readiness).
-    async fn ping(&self) -> Result<(), String>;
+    async fn ping(&self) -> Result<(), BusError>;
 }
 
 /// What one consumer step did.
@@ -77,7 +77,7 @@ impl Consumer {
     }
 
     /// Receives one batch, handles each message, settles the batch.
-    pub async fn consume_once(&self) -> Result<ConsumeReport, String> {
+    pub async fn consume_once(&self) -> Result<ConsumeReport, BusError> {
         let deliveries = self.inbox.receive().await?;
         let mut report = ConsumeReport {
             received: deliveries.len(),
@@ -107,7 +107,7 @@ impl Consumer {
         Ok(report)
     }
 
-    pub async fn ping(&self) -> Result<(), String> {
+    pub async fn ping(&self) -> Result<(), BusError> {
         self.inbox.ping().await
     }
 }

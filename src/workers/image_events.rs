@@ -5,7 +5,10 @@
 
 use std::sync::Arc;
 
-use mercado_resolvers::inventory::{InventoryStore, parse_image_key};
+use mercado_resolvers::{
+    StoreError,
+    inventory::{InventoryStore, parse_image_key},
+};
 use serde::Deserialize;
 
 use super::consumer::{HandleError, MessageHandler};
@@ -43,7 +46,7 @@ impl ImageEvents {
     }
 
     /// Applies one object key; returns whether a product changed.
-    pub async fn apply_key(&self, key: &str) -> Result<bool, String> {
+    pub async fn apply_key(&self, key: &str) -> Result<bool, StoreError> {
         let Some((seller, product_id)) = parse_image_key(key) else {
             tracing::info!(%key, "object key is not a product image; ignored");
             return Ok(false);
@@ -57,7 +60,7 @@ impl ImageEvents {
                 tracing::info!(%product_id, %key, "image key unknown or already applied; ignored");
                 Ok(false)
             }
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(e),
         }
     }
 }
@@ -104,7 +107,7 @@ impl MessageHandler for ImageEvents {
         {
             self.apply_key(&decode_key(&record.s3.object.key))
                 .await
-                .map_err(HandleError::Transient)?;
+                .map_err(|e| HandleError::Transient(e.to_string()))?;
         }
         Ok(())
     }

@@ -11,6 +11,17 @@ pub mod reconciler;
 pub mod relay;
 pub mod saga;
 
+/// A bus or queue did not do what was asked; the caller retries later.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct BusError(pub String);
+
+impl From<String> for BusError {
+    fn from(message: String) -> Self {
+        Self(message)
+    }
+}
+
 /// Signals loops to stop; `true` means stop.
 pub type Shutdown = tokio::sync::watch::Receiver<bool>;
 

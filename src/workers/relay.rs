@@ -9,7 +9,7 @@ use mercado_resolvers::StoreError;
 use tokio::sync::broadcast::{self, error::RecvError};
 use uuid::Uuid;
 
-use super::{Shutdown, stopped};
+use super::{BusError, Shutdown, stopped};
 use crate::events::EventEnvelope;
 
 /// Sends events onward (a bus). Delivery is at least once: a publish that fails is retried by
@@ -18,10 +18,10 @@ use crate::events::EventEnvelope;
 pub trait Publisher: Send + Sync {
     /// Publishes `events`, returning one outcome per event, in order, so that only the failed
     /// ones are retried.
-    async fn publish(&self, events: &[EventEnvelope]) -> Vec<Result<(), String>>;
+    async fn publish(&self, events: &[EventEnvelope]) -> Vec<Result<(), BusError>>;
 
     /// Checks the bus answers (readiness).
-    async fn ping(&self) -> Result<(), String>;
+    async fn ping(&self) -> Result<(), BusError>;
 }
 
 /// Where events wait to leave (PostgreSQL's outbox table in the server).
@@ -74,7 +74,7 @@ pub async fn relay_once(
             Ok(()) => published.push(event.id),
             Err(why) => {
                 tracing::warn!(event_id = %event.id, error = %why, "publish failed; will retry");
-                failed.push((event.id, why));
+                failed.push((event.id, why.to_string()));
             }
         }
     }

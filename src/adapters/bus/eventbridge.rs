@@ -5,7 +5,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_eventbridge::{Client, error::DisplayErrorContext, types::PutEventsRequestEntry};
 
-use crate::{events::EventEnvelope, workers::relay::Publisher};
+use crate::{
+    events::EventEnvelope,
+    workers::{BusError, relay::Publisher},
+};
 
 /// `PutEvents` accepts at most 10 entries per call...
 pub const PUT_EVENTS_MAX_ENTRIES: usize = 10;
@@ -102,7 +105,7 @@ impl EventBridgePublisher {
 
 #[async_trait]
 impl Publisher for EventBridgePublisher {
-    async fn publish(&self, events: &[EventEnvelope]) -> Vec<Result<(), String>> {
+    async fn publish(&self, events: &[EventEnvelope]) -> Vec<Result<(), BusError>> {
         let mut outcomes: Vec<Result<(), String>> =
             vec![Err("not attempted".to_string()); events.len()];
         let mut chunk: Vec<Pending> = Vec::new();
@@ -126,16 +129,16 @@ impl Publisher for EventBridgePublisher {
         if !chunk.is_empty() {
             self.put_chunk(chunk, &mut outcomes).await;
         }
-        outcomes
+        outcomes.into_iter().map(|o| o.map_err(BusError)).collect()
     }
 
-    async fn ping(&self) -> Result<(), String> {
+    async fn ping(&self) -> Result<(), BusError> {
         self.client
             .describe_event_bus()
             .name(&self.bus_name)
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| DisplayErrorContext(&e).to_string())
+            .map_err(|e| BusError(DisplayErrorContext(&e).to_string()))
     }
 }

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 
 use crate::{
     events::EventEnvelope,
-    workers::{consumer::MessageHandler, relay::Publisher},
+    workers::{BusError, consumer::MessageHandler, relay::Publisher},
 };
 
 pub struct InProcessPublisher {
@@ -22,19 +22,23 @@ impl InProcessPublisher {
 
 #[async_trait]
 impl Publisher for InProcessPublisher {
-    async fn publish(&self, events: &[EventEnvelope]) -> Vec<Result<(), String>> {
+    async fn publish(&self, events: &[EventEnvelope]) -> Vec<Result<(), BusError>> {
         let mut outcomes = Vec::with_capacity(events.len());
         for event in events {
             let outcome = match serde_json::to_vec(event) {
-                Ok(body) => self.handler.handle(&body).await.map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
+                Ok(body) => self
+                    .handler
+                    .handle(&body)
+                    .await
+                    .map_err(|e| BusError(e.to_string())),
+                Err(e) => Err(BusError(e.to_string())),
             };
             outcomes.push(outcome);
         }
         outcomes
     }
 
-    async fn ping(&self) -> Result<(), String> {
+    async fn ping(&self) -> Result<(), BusError> {
         Ok(())
     }
 }

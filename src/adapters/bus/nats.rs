@@ -18,6 +18,7 @@ use crate::{
     StartupError,
     events::EventEnvelope,
     workers::{
+        BusError,
         consumer::{Delivery, Inbox, Settlement},
         relay::Publisher,
     },
@@ -82,7 +83,7 @@ impl NatsPublisher {
 
 #[async_trait]
 impl Publisher for NatsPublisher {
-    async fn publish(&self, events: &[EventEnvelope]) -> Vec<Result<(), String>> {
+    async fn publish(&self, events: &[EventEnvelope]) -> Vec<Result<(), BusError>> {
         // Send all, then await the acknowledgements: one round trip for the batch.
         let mut pending = Vec::with_capacity(events.len());
         for event in events {
@@ -104,17 +105,17 @@ impl Publisher for NatsPublisher {
         let mut outcomes = Vec::with_capacity(pending.len());
         for sent in pending {
             outcomes.push(match sent {
-                Ok(ack) => ack.await.map(|_| ()).map_err(|e| e.to_string()),
-                Err(e) => Err(e),
+                Ok(ack) => ack.await.map(|_| ()).map_err(|e| BusError(e.to_string())),
+                Err(e) => Err(BusError(e)),
             });
         }
         outcomes
     }
 
-    async fn ping(&self) -> Result<(), String> {
+    async fn ping(&self) -> Result<(), BusError> {
         match self.client.connection_state() {
             async_nats::connection::State::Connected => Ok(()),
-            other => Err(format!("nats connection {other:?}")),
+            other => Err(BusError(format!("nats connection {other:?}"))),
         }
     }
 }
@@ -146,7 +147,7 @@ impl NatsInbox {
 
 #[async_trait]
 impl Inbox for NatsInbox {
-    async fn receive(&self) -> Result<Vec<Delivery>, String> {
+    async fn receive(&self) -> Result<Vec<Delivery>, BusError> {
         let mut batch = self
             .consumer
             .fetch()
@@ -167,7 +168,7 @@ impl Inbox for NatsInbox {
         Ok(deliveries)
     }
 
-    async fn settle(&self, batch: Vec<(Delivery, Settlement)>) -> Result<(), String> {
+    async fn settle(&self, batch: Vec<(Delivery, Settlement)>) -> Result<(), BusError> {
         for (delivery, settlement) in batch {
             let Ok(message) = delivery.receipt.downcast::<jetstream::Message>() else {
                 continue;
@@ -185,7 +186,7 @@ impl Inbox for NatsInbox {
         Ok(())
     }
 
-    async fn ping(&self) -> Result<(), String> {
+    async fn ping(&self) -> Result<(), BusError> {
         Ok(())
     }
 }

@@ -4,7 +4,10 @@
 
 use aws_sdk_sqs::{Client, error::DisplayErrorContext, types::DeleteMessageBatchRequestEntry};
 
-use crate::workers::consumer::{Delivery, Inbox, Settlement};
+use crate::workers::{
+    BusError,
+    consumer::{Delivery, Inbox, Settlement},
+};
 
 pub struct SqsInbox {
     client: Client,
@@ -27,7 +30,7 @@ struct Receipt(Option<String>);
 
 #[async_trait::async_trait]
 impl Inbox for SqsInbox {
-    async fn receive(&self) -> Result<Vec<Delivery>, String> {
+    async fn receive(&self) -> Result<Vec<Delivery>, BusError> {
         let out = self
             .client
             .receive_message()
@@ -48,7 +51,7 @@ impl Inbox for SqsInbox {
             .collect())
     }
 
-    async fn settle(&self, batch: Vec<(Delivery, Settlement)>) -> Result<(), String> {
+    async fn settle(&self, batch: Vec<(Delivery, Settlement)>) -> Result<(), BusError> {
         let mut done = Vec::new();
         for (i, (delivery, settlement)) in batch.into_iter().enumerate() {
             let Some(Receipt(Some(handle))) = delivery.receipt.downcast_ref::<Receipt>() else {
@@ -87,13 +90,13 @@ impl Inbox for SqsInbox {
         Ok(())
     }
 
-    async fn ping(&self) -> Result<(), String> {
+    async fn ping(&self) -> Result<(), BusError> {
         self.client
             .get_queue_attributes()
             .queue_url(&self.queue_url)
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| DisplayErrorContext(&e).to_string())
+            .map_err(|e| BusError(DisplayErrorContext(&e).to_string()))
     }
 }
