@@ -62,6 +62,9 @@ pub struct CatalogFeed {
 struct Watched {
     sender: broadcast::Sender<Arc<CatalogEntry>>,
     latest: Option<Arc<CatalogEntry>>,
+    /// Held while the first read of the product is in flight, so that subscribers arriving
+    /// meanwhile wait for it instead of reading the store again.
+    loading: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// A version a read asked for that the read model did not reach in time.
@@ -103,20 +106,23 @@ impl CatalogFeed {
         self: &Arc<Self>,
         id: Uuid,
     ) -> Result<(broadcast::Receiver<Arc<CatalogEntry>>, Arc<CatalogEntry>), StoreError> {
-        let (changes, latest) = {
-            let mut watchers = self
-                .watchers
-                .lock()
-                .map_err(|_| StoreError::Internal("catalog feed lock poisoned".into()))?;
+        let (changes, loading) = {
+            let mut watchers = self.lock_watchers()?;
             if watchers.len() >= SWEEP_AT {
                 watchers.retain(|_, w| w.sender.receiver_count() > 0);
             }
             let watched = watchers.entry(id).or_insert_with(|| Watched {
                 sender: broadcast::channel(WATCH_CAPACITY).0,
                 latest: None,
+                loading: Arc::default(),
             });
-            (watched.sender.subscribe(), watched.latest.clone())
+            (watched.sender.subscribe(), watched.loading.clone())
         };
+        let _loading = loading.lock().await;
+        let latest = self
+            .lock_watchers()?
+            .get(&id)
+            .and_then(|w| w.latest.clone());
         let current = match latest {
             Some(entry) => entry,
             None => {
@@ -126,6 +132,14 @@ impl CatalogFeed {
             }
         };
         Ok((changes, current))
+    }
+
+    fn lock_watchers(
+        &self,
+    ) -> Result<std::sync::MutexGuard<'_, HashMap<Uuid, Watched>>, StoreError> {
+        self.watchers
+            .lock()
+            .map_err(|_| StoreError::Internal("catalog feed lock poisoned".into()))
     }
 
     /// Keeps `entry` as `id`'s newest unless a newer one is already kept.

@@ -72,6 +72,8 @@ pub struct FakeCatalog {
     entry_calls: AtomicU64,
     query_calls: AtomicU64,
     unavailable: AtomicBool,
+    /// How long an entry read takes (0: at once), to let reads overlap as real ones do.
+    read_delay_ms: AtomicU64,
 }
 
 impl Default for FakeCatalog {
@@ -82,6 +84,7 @@ impl Default for FakeCatalog {
             entry_calls: AtomicU64::new(0),
             query_calls: AtomicU64::new(0),
             unavailable: AtomicBool::new(false),
+            read_delay_ms: AtomicU64::new(0),
         }
     }
 }
@@ -137,6 +140,14 @@ impl FakeCatalog {
     }
 
     /// While set, every read answers `StoreError::Unavailable` (the table does not answer).
+    /// Makes every entry read take `delay` (reads then overlap, as over a network).
+    pub fn set_read_delay(&self, delay: std::time::Duration) {
+        self.read_delay_ms.store(
+            u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+    }
+
     pub fn set_unavailable(&self, unavailable: bool) {
         self.unavailable.store(unavailable, Ordering::Relaxed);
     }
@@ -231,6 +242,10 @@ impl CatalogReader for FakeCatalog {
     async fn entry(&self, id: Uuid) -> Result<CatalogEntry, StoreError> {
         self.check_available()?;
         self.entry_calls.fetch_add(1, Ordering::Relaxed);
+        let delay = self.read_delay_ms.load(Ordering::Relaxed);
+        if delay > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+        }
         Ok(self
             .entries
             .lock()

@@ -741,6 +741,24 @@ async fn product_changed_refuses_a_malformed_id() {
         .refused("BAD_USER_INPUT", Some("id"));
 }
 
+/// Subscribers arriving together, before the first read of the product is back, wait for it
+/// rather than each reading the store.
+#[tokio::test]
+async fn subscribers_starting_together_share_the_first_read() {
+    let h = Harness::new();
+    let lamp = listed(&h, "sam", "Lamp", "lighting", 1, 0);
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    h.catalog.set_read_delay(Duration::from_millis(50));
+    let mut streams: Vec<_> = (0..20)
+        .map(|_| h.gql(CHANGES).vars(json!({"id": lamp.id})).stream())
+        .collect();
+    let firsts = futures::future::join_all(streams.iter_mut().map(|s| s.next())).await;
+    for first in firsts {
+        assert_eq!(first.ok()["productChanged"]["version"], 1);
+    }
+    assert_eq!(h.catalog.entry_calls(), 1);
+}
+
 #[tokio::test]
 async fn one_store_read_per_change_serves_every_subscriber() {
     let h = Harness::new();
