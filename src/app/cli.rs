@@ -109,7 +109,7 @@ async fn execute(command: Command) -> Result<(), StartupError> {
     match command {
         Command::Serve(config) => crate::app::server::serve(*config).await,
         Command::Reconcile(config) => {
-            let c = crate::app::components::Components::build(&config).await?;
+            let c = crate::app::adapters::Adapters::build(&config).await?;
             let report = c
                 .reconciler
                 .reconcile_once()

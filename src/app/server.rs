@@ -6,7 +6,7 @@ use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
 
 use crate::{
     StartupError,
-    app::components::Components,
+    app::adapters::Adapters,
     app::config::ServeConfig,
     http::{self, AppState},
     workers::{self, relay},
@@ -17,7 +17,7 @@ pub struct Server {
     grace: Duration,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
-    pub components: Arc<Components>,
+    pub adapters: Arc<Adapters>,
 }
 
 impl Server {
@@ -26,7 +26,7 @@ impl Server {
         config: ServeConfig,
         listener: Option<TcpListener>,
     ) -> Result<Self, StartupError> {
-        let components = Arc::new(Components::build(&config).await?);
+        let adapters = Arc::new(Adapters::build(&config).await?);
         let listener = match listener {
             Some(l) => l,
             None => TcpListener::bind(config.listen_addr).await.map_err(|e| {
@@ -40,7 +40,7 @@ impl Server {
         let (shutdown, rx) = watch::channel(false);
         let mut tasks = Vec::new();
 
-        let app = http::router(AppState::new(&components, &config, rx.clone())?);
+        let app = http::router(AppState::new(&adapters, &config, rx.clone())?);
         let mut http_rx = rx.clone();
         tasks.push(tokio::spawn(async move {
             let served = axum::serve(
@@ -56,24 +56,24 @@ impl Server {
 
         if config.run_workers {
             tasks.push(tokio::spawn(relay::run(
-                components.outbox.clone(),
-                components.publisher.clone(),
+                adapters.outbox.clone(),
+                adapters.publisher.clone(),
                 config.relay_batch,
                 config.relay_poll(),
                 rx.clone(),
             )));
             tasks.push(tokio::spawn(crate::workers::saga::run(
-                components.saga.clone(),
-                components.saga_wakeups.clone(),
+                adapters.saga.clone(),
+                adapters.saga_wakeups.clone(),
                 std::time::Duration::from_millis(200),
                 rx.clone(),
             )));
             tasks.push(tokio::spawn(crate::workers::reconciler::run(
-                components.reconciler.clone(),
+                adapters.reconciler.clone(),
                 std::time::Duration::from_secs(config.reconcile_interval_seconds),
                 rx.clone(),
             )));
-            for consumer in [&components.consumer, &components.image_consumer]
+            for consumer in [&adapters.consumer, &adapters.image_consumer]
                 .into_iter()
                 .flatten()
             {
@@ -89,7 +89,7 @@ impl Server {
             grace: Duration::from_secs(config.shutdown_grace_seconds),
             shutdown,
             tasks,
-            components,
+            adapters,
         })
     }
 
@@ -106,7 +106,7 @@ impl Server {
             for task in self.tasks {
                 let _ = task.await;
             }
-            self.components.pool.close().await;
+            self.adapters.close().await;
         })
         .await;
         if finished.is_err() {

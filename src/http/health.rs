@@ -13,7 +13,7 @@ use super::AppState;
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// One dependency's check: `Ok` when it answers.
-pub type Probe = Box<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
+pub type Probe = std::sync::Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
 
 /// The dependencies `/readyz` asks, by name; each probe is all it knows of them.
 pub struct Readiness {

@@ -4,6 +4,7 @@
 mod assets;
 mod graphql;
 mod health;
+pub use health::Probe;
 mod rate_limit;
 mod rest;
 
@@ -21,7 +22,7 @@ use tokio::sync::watch;
 use crate::{
     StartupError,
     adapters::auth::{AuthError, TokenVerifier, VerifiedToken},
-    app::components::Components,
+    app::adapters::Adapters,
     app::config::ServeConfig,
 };
 
@@ -43,16 +44,16 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(
-        components: &Arc<Components>,
+        adapters: &Adapters,
         config: &ServeConfig,
         shutdown: watch::Receiver<bool>,
     ) -> Result<Self, StartupError> {
         let edge = &config.edge;
         Ok(Self {
-            schema: components.schema(edge.guard()?, config.read_wait()),
-            verifier: components.verifier.clone(),
-            inventory: components.inventory.clone(),
-            readiness: Arc::new(health::Readiness::new(probes(components))),
+            schema: adapters.schema(edge.guard()?, config.read_wait()),
+            verifier: adapters.verifier.clone(),
+            inventory: adapters.ports.inventory.clone(),
+            readiness: Arc::new(health::Readiness::new(adapters.probes.clone())),
             rest_require_token: config.rest_require_token,
             limits: Arc::new(graphql::RequestLimits {
                 max_batch: edge.max_batch,
@@ -71,39 +72,6 @@ impl AppState {
             shutdown,
         })
     }
-}
-
-/// What `/readyz` asks: PostgreSQL, the read model, and the bus (publisher and consumer).
-fn probes(c: &Components) -> Vec<(&'static str, health::Probe)> {
-    let pool = c.pool.clone();
-    let catalog = c.catalog.clone();
-    let (publisher, consumer) = (c.publisher.clone(), c.consumer.clone());
-    vec![
-        (
-            "postgres",
-            Box::new(move || Box::pin(crate::adapters::postgres::ping(pool.clone()))),
-        ),
-        (
-            "dynamodb",
-            Box::new(move || {
-                let catalog = catalog.clone();
-                Box::pin(async move { catalog.ping().await })
-            }),
-        ),
-        (
-            "bus",
-            Box::new(move || {
-                let (publisher, consumer) = (publisher.clone(), consumer.clone());
-                Box::pin(async move {
-                    publisher.ping().await.map_err(|e| e.to_string())?;
-                    match consumer {
-                        Some(consumer) => consumer.ping().await.map_err(|e| e.to_string()),
-                        None => Ok(()),
-                    }
-                })
-            }),
-        ),
-    ]
 }
 
 pub fn router(state: AppState) -> Router {

@@ -514,8 +514,8 @@ async fn a_page_of_twenty_products_with_sellers_costs_one_query_and_one_batch_ge
             .to_string();
     }
     app.wait_for_product(&last, |p| !p.is_null()).await;
-    let profiles = app.server.components.profiles.clone();
-    let catalog = app.server.components.catalog.clone();
+    let profiles = app.server.adapters.observed.profiles.clone();
+    let catalog = app.server.adapters.observed.catalog.clone();
     let before = profiles.batch_get_calls();
     let queries_before = catalog.query_calls();
     let (_, page) = app

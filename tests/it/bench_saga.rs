@@ -79,7 +79,7 @@ async fn subscription_delivery_latency() {
         )
         .await;
     let buyer = stack.token("buyer", &[Role::Buyer]);
-    let saga = a.server.components.saga.clone();
+    let saga = a.server.adapters.saga.clone();
     let mut samples = Vec::new();
     for n in 0..LATENCY_ORDERS {
         let placed = a

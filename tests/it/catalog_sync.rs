@@ -8,27 +8,20 @@
 use std::{collections::HashSet, time::Duration};
 
 use crate::common::{App, CREATE_PRODUCT, Stack, error_code};
-use mercado::{
-    app::config::BusKind,
-    events::EventEnvelope,
-    workers::{projector::ReadModel, reconciler::DocumentSource, relay},
-};
-use mercado_resolvers::{
-    Role,
-    inventory::{InventoryStore, validate_new_product},
-};
+use mercado::{app::config::BusKind, events::EventEnvelope, workers::relay};
+use mercado_resolvers::{Role, inventory::validate_new_product};
 use serde_json::{Value, json};
 
 /// Reads every product from PostgreSQL and checks the read model holds exactly its document
 /// (or nothing, for a deleted one). Retries for up to 15 s while deliveries settle.
 async fn assert_read_model_equals_postgres(app: &App) {
-    let c = &app.server.components;
+    let c = &app.server.adapters;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     loop {
-        let products = c.inventory.documents_after(None, 10_000).await.unwrap();
+        let products = c.documents.documents_after(None, 10_000).await.unwrap();
         let mut mismatches = Vec::new();
         for (product, deleted) in &products {
-            let stored = c.catalog.stored(product.id).await.unwrap();
+            let stored = c.observed.catalog.stored(product.id).await.unwrap();
             let expected = (!deleted).then(|| product.clone());
             if stored != expected {
                 mismatches.push(product.id);
@@ -105,7 +98,7 @@ async fn bus_converges(bus: BusKind) {
     // Every event again, newest first, twice: duplicates and reordering change nothing.
     let mut events = all_events(&stack).await;
     events.reverse();
-    let c = &app.server.components;
+    let c = &app.server.adapters;
     for _ in 0..2 {
         assert!(c.publisher.publish(&events).await.iter().all(Result::is_ok));
     }
@@ -149,7 +142,7 @@ async fn eventbridge_poison_message_is_dead_lettered_and_the_flow_goes_on() {
     let mut config = stack.config.clone();
     config.run_workers = false;
     let app = stack.start_with(config).await;
-    let c = app.server.components.clone();
+    let c = app.server.adapters.clone();
     let sdk = mercado::adapters::aws::load().await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let queue = stack.config.aws.queue_url.clone().unwrap();
@@ -212,7 +205,7 @@ async fn nats_poison_message_is_terminated_and_the_flow_goes_on() {
     let mut config = stack.config.clone();
     config.run_workers = false;
     let app = stack.start_with(config).await;
-    let c = app.server.components.clone();
+    let c = app.server.adapters.clone();
     let client = async_nats::connect(&stack.config.nats_url).await.unwrap();
     let js = async_nats::jetstream::new(client);
     js.publish(
@@ -278,10 +271,10 @@ async fn the_reconciler_repairs_drift_and_rebuilds_an_empty_table() {
     assert_read_model_equals_postgres(&app).await;
 
     // Corrupt: delete two items, put a stale version back, add an orphan.
-    let c = app.server.components.clone();
+    let c = app.server.adapters.clone();
     let sdk = mercado::adapters::aws::load().await;
     let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
-    let table = c.catalog.table().to_string();
+    let table = c.observed.catalog.table().to_string();
     for id in &ids[0..2] {
         dynamo
             .delete_item()
@@ -292,6 +285,7 @@ async fn the_reconciler_repairs_drift_and_rebuilds_an_empty_table() {
             .unwrap();
     }
     let stale = c
+        .observed
         .catalog
         .stored(ids[3].parse().unwrap())
         .await
@@ -308,7 +302,7 @@ async fn the_reconciler_repairs_drift_and_rebuilds_an_empty_table() {
         .await
         .unwrap();
     let mut old = c
-        .inventory
+        .documents
         .documents_after(None, 100)
         .await
         .unwrap()
@@ -318,10 +312,10 @@ async fn the_reconciler_repairs_drift_and_rebuilds_an_empty_table() {
         .0;
     old.version = 1;
     old.name = "d2".into();
-    c.catalog.upsert(&old).await.unwrap();
+    c.read_model.upsert(&old).await.unwrap();
     let mut orphan = stale.clone();
     orphan.id = uuid::Uuid::now_v7();
-    c.catalog.upsert(&orphan).await.unwrap();
+    c.read_model.upsert(&orphan).await.unwrap();
 
     let report = c.reconciler.reconcile_once().await.unwrap().unwrap();
     assert_eq!(
@@ -330,10 +324,17 @@ async fn the_reconciler_repairs_drift_and_rebuilds_an_empty_table() {
         "{report:?}"
     );
     assert_read_model_equals_postgres(&app).await;
-    assert!(c.catalog.stored(orphan.id).await.unwrap().is_none());
+    assert!(
+        c.observed
+            .catalog
+            .stored(orphan.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     // From nothing: every item gone, one pass rebuilds it all.
-    for (id, _, _) in c.catalog.scan_versions().await.unwrap() {
+    for (id, _, _) in c.read_model.scan_versions().await.unwrap() {
         dynamo
             .delete_item()
             .table_name(&table)
@@ -359,12 +360,17 @@ async fn the_reconciler_repairs_drift_and_rebuilds_an_empty_table() {
 async fn two_hundred_fifty_products_page_as_100_100_50_while_others_are_inserted() {
     let stack = Stack::new(BusKind::Inprocess).await;
     let app = stack.start().await;
-    let c = app.server.components.clone();
+    let c = app.server.adapters.clone();
     let mut expected = HashSet::new();
     let mut last = String::new();
     for i in 0..250 {
         let p = validate_new_product("", &format!("bulk {i}"), Some("bulk"), None).unwrap();
-        let created = c.inventory.create_product("bulk-seller", p).await.unwrap();
+        let created = c
+            .ports
+            .inventory
+            .create_product("bulk-seller", p)
+            .await
+            .unwrap();
         last = created.id.to_string();
         expected.insert(last.clone());
     }
@@ -386,7 +392,7 @@ async fn two_hundred_fifty_products_page_as_100_100_50_while_others_are_inserted
         );
         if inserter.is_none() {
             // Newer products keep arriving while the client pages on.
-            let inventory = c.inventory.clone();
+            let inventory = c.ports.inventory.clone();
             inserter = Some(tokio::spawn(async move {
                 for i in 0..30 {
                     let p =

@@ -8,10 +8,7 @@ use std::sync::Arc;
 
 use crate::common::{App, Stack, error_code, violation_fields};
 use mercado::app::config::BusKind;
-use mercado_resolvers::{
-    Role,
-    inventory::{HoldOutcome, StockHolds},
-};
+use mercado_resolvers::{Role, inventory::HoldOutcome};
 use serde_json::{Value, json};
 
 const PRODUCT_FIELDS: &str = "id name description category status imageUrl version sellerId variants { id sku name price { amount currency } onHand held available attributes }";
@@ -386,7 +383,7 @@ async fn two_hundred_concurrent_holds_on_twenty_units_reserve_exactly_twenty() {
         .unwrap()
         .parse()
         .unwrap();
-    let holds = app.server.components.inventory.clone();
+    let holds = app.server.adapters.stock.clone();
     let watcher_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     // Watch the invariant while the race runs.
     let watcher = {
@@ -486,7 +483,7 @@ async fn expired_holds_are_released_by_the_sweeper_step() {
         .unwrap()
         .parse()
         .unwrap();
-    let holds = app.server.components.inventory.clone();
+    let holds = app.server.adapters.stock.clone();
     let past = chrono::Utc::now() - chrono::Duration::seconds(1);
     assert_eq!(
         holds
@@ -621,7 +618,7 @@ async fn presigned_image_upload_sets_the_image_in_postgres_and_the_catalog() {
     assert_eq!(stored.as_deref(), Some(key));
 
     // A duplicate notification and a stranger's key change nothing.
-    let events = app.server.components.image_events.clone();
+    let events = app.server.adapters.image_events.clone();
     assert!(!events.apply_key(key).await.unwrap());
     assert!(
         !events

@@ -284,8 +284,8 @@ async fn a_thousand_subscribers_on_two_instances_cost_one_read_per_instance() {
 
     let reads = |a: &App, b: &App| {
         (
-            a.server.components.catalog.entry_calls(),
-            b.server.components.catalog.entry_calls(),
+            a.server.adapters.observed.catalog.entry_calls(),
+            b.server.adapters.observed.catalog.entry_calls(),
         )
     };
     let before_subscribing = reads(&a, &b);

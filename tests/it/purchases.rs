@@ -162,7 +162,7 @@ async fn a_cancelled_order_releases_its_stock_and_is_refunded() {
     let mut config = stack.config.clone();
     config.run_workers = false;
     let app = stack.start_with(config).await;
-    let c = app.server.components.clone();
+    let c = app.server.adapters.clone();
     // The relay is off: project the seller's product by hand is unnecessary (orders read PG).
     let variant = app
         .stocked_variant(&stack.token("seller", &[Role::Seller]), "MUG", 1000, 5)
@@ -318,7 +318,7 @@ async fn order_status_streams_every_transition_to_a_client_on_another_instance()
         "{first}"
     );
     let uuid: uuid::Uuid = id.parse().unwrap();
-    let saga = a.server.components.saga.clone();
+    let saga = a.server.adapters.saga.clone();
     let mut received = vec!["PENDING".to_string()];
     for expected in [
         OrderStatus::StockHeld,
@@ -349,10 +349,7 @@ async fn order_status_streams_every_transition_to_a_client_on_another_instance()
 /// still ends terminal, nothing is charged twice, and stock is conserved.
 #[tokio::test]
 async fn orders_survive_a_crash_at_every_saga_step() {
-    use mercado_resolvers::{
-        inventory::StockHolds,
-        purchases::{OrderStatus, PaymentGateway, SagaStore},
-    };
+    use mercado_resolvers::purchases::OrderStatus;
     let stack = Stack::new(BusKind::Inprocess).await;
     let mut quiet = stack.config.clone();
     quiet.run_workers = false;
@@ -396,27 +393,32 @@ async fn orders_survive_a_crash_at_every_saga_step() {
 
     for round in 0..4 {
         let app = stack.start_with(quiet.clone()).await;
-        let c = app.server.components.clone();
+        let c = app.server.adapters.clone();
         for id in &ids {
             let _ = c.saga.advance(*id).await.unwrap();
         }
         // Die between a side effect and its status change, for the first order still able to.
-        let state = c.orders.saga_state(ids[round % 3]).await.unwrap().unwrap();
+        let state = c
+            .saga_store
+            .saga_state(ids[round % 3])
+            .await
+            .unwrap()
+            .unwrap();
         match state.status {
             OrderStatus::Pending => {
-                c.inventory
+                c.stock
                     .hold(state.id, variant_id, 2, state.hold_expires_at)
                     .await
                     .unwrap();
             }
             OrderStatus::StockHeld => {
-                let gateway = mercado::adapters::postgres::TestGateway::new(c.pool.clone());
+                let gateway = c.payments.clone();
                 let _ = gateway
                     .charge(state.id, &state.payment_token, state.total_amount)
                     .await;
             }
             OrderStatus::Paid => {
-                c.inventory.commit(state.id, variant_id).await.unwrap();
+                c.stock.commit(state.id, variant_id).await.unwrap();
             }
             _ => {}
         }
@@ -524,7 +526,7 @@ async fn the_graphql_ws_npm_client_follows_an_order_on_another_instance() {
     let mut received = Vec::new();
     let first: Value = serde_json::from_str(&lines.next_line().await.unwrap().unwrap()).unwrap();
     received.push(first["status"].as_str().unwrap().to_string());
-    let saga = a.server.components.saga.clone();
+    let saga = a.server.adapters.saga.clone();
     let uuid: uuid::Uuid = id.parse().unwrap();
     for expected in [
         OrderStatus::StockHeld,
@@ -565,7 +567,7 @@ async fn an_order_whose_holds_expire_ends_expired_with_its_stock_back() {
         .unwrap()
         .parse()
         .unwrap();
-    let saga = app.server.components.saga.clone();
+    let saga = app.server.adapters.saga.clone();
     assert_eq!(
         saga.advance(id).await.unwrap(),
         Some(OrderStatus::StockHeld)

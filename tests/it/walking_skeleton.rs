@@ -9,9 +9,8 @@ use mercado::{
     app::config::BusKind,
     events::{EventEnvelope, PRODUCT_UPSERTED},
     workers::relay,
-    workers::relay::Outbox,
 };
-use mercado_resolvers::{Role, catalog::CatalogReader};
+use mercado_resolvers::Role;
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -213,7 +212,7 @@ async fn relay_interrupted_between_commit_and_publish_delivers_once_in_effect() 
     let mut config = stack.config.clone();
     config.run_workers = false;
     let app = stack.start_with(config).await;
-    let c = app.server.components.clone();
+    let c = app.server.adapters.clone();
     let seller = stack.token("alice", &[Role::Seller]);
 
     let (_, created) = app
@@ -229,15 +228,24 @@ async fn relay_interrupted_between_commit_and_publish_delivers_once_in_effect() 
         .to_string();
     let uuid: uuid::Uuid = id.parse().unwrap();
     // Committed, not yet published: the catalog does not have it.
-    assert_eq!(c.outbox.pending_count().await.unwrap(), 1);
-    assert!(c.catalog.product(uuid).await.unwrap().is_none());
+    assert_eq!(c.observed.outbox.pending_count().await.unwrap(), 1);
+    assert!(c.ports.catalog.product(uuid).await.unwrap().is_none());
 
     // The relay comes back.
     let report = relay::relay_once(c.outbox.as_ref(), c.publisher.as_ref(), 100)
         .await
         .unwrap();
     assert_eq!((report.claimed, report.published, report.failed), (1, 1, 0));
-    assert_eq!(c.catalog.product(uuid).await.unwrap().unwrap().version, 1);
+    assert_eq!(
+        c.ports
+            .catalog
+            .product(uuid)
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
+        1
+    );
     let again = relay::relay_once(c.outbox.as_ref(), c.publisher.as_ref(), 100)
         .await
         .unwrap();
@@ -261,13 +269,13 @@ async fn relay_interrupted_between_commit_and_publish_delivers_once_in_effect() 
     let outcomes = c.publisher.publish(claim.events()).await;
     assert!(outcomes.iter().all(Result::is_ok));
     drop(claim);
-    assert_eq!(c.outbox.pending_count().await.unwrap(), 1);
+    assert_eq!(c.observed.outbox.pending_count().await.unwrap(), 1);
     let redelivered = relay::relay_once(c.outbox.as_ref(), c.publisher.as_ref(), 100)
         .await
         .unwrap();
     assert_eq!(redelivered.published, 1);
-    assert_eq!(c.outbox.pending_count().await.unwrap(), 0);
-    let stored = c.catalog.product(stove).await.unwrap().unwrap();
+    assert_eq!(c.observed.outbox.pending_count().await.unwrap(), 0);
+    let stored = c.ports.catalog.product(stove).await.unwrap().unwrap();
     assert_eq!((stored.name.as_str(), stored.version), ("Stove", 1));
 
     let (_, page) = app
@@ -292,7 +300,7 @@ async fn projector_ignores_stale_and_duplicate_events() {
     let mut config = stack.config.clone();
     config.run_workers = false;
     let app = stack.start_with(config).await;
-    let c = app.server.components.clone();
+    let c = app.server.adapters.clone();
 
     let id = uuid::Uuid::now_v7();
     let doc = |version: i64, name: &str| {
@@ -321,13 +329,16 @@ async fn projector_ignores_stale_and_duplicate_events() {
         c.projector.project(&doc(2, "v2 again")).await.unwrap(),
         Projected::Stale
     );
-    let stored = c.catalog.product(id).await.unwrap().unwrap();
+    let stored = c.ports.catalog.product(id).await.unwrap().unwrap();
     assert_eq!((stored.name.as_str(), stored.version), ("v2", 2));
     assert_eq!(
         c.projector.project(&doc(3, "v3")).await.unwrap(),
         Projected::Applied
     );
-    assert_eq!(c.catalog.product(id).await.unwrap().unwrap().name, "v3");
+    assert_eq!(
+        c.ports.catalog.product(id).await.unwrap().unwrap().name,
+        "v3"
+    );
     app.stop().await;
     stack.cleanup().await;
 }

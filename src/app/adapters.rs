@@ -1,5 +1,6 @@
-//! Wiring: builds every adapter and worker from one configuration. The server and the tests
-//! use the same constructors, so tests drive exactly what production runs.
+//! Wiring: builds every adapter from one configuration and hands each out as the port it
+//! implements. The server and the tests use the same constructor, so tests drive exactly what
+//! production runs.
 
 use std::sync::Arc;
 
@@ -7,7 +8,8 @@ use mercado_resolvers::{
     MercadoSchema, Ports,
     catalog::CatalogChanges,
     edge::EdgeGuard,
-    purchases::{SagaWakeups, saga::SagaRunner},
+    inventory::StockHolds,
+    purchases::{PaymentGateway, SagaStore, SagaWakeups, saga::SagaRunner},
 };
 use sqlx::PgPool;
 
@@ -17,50 +19,63 @@ use crate::{
     adapters::bus::{EventBridgePublisher, InProcessPublisher, SqsInbox, nats},
     adapters::dynamo::{DynamoCatalog, DynamoProfiles},
     adapters::postgres::{
-        self, AdvisoryLock, PgInventory, PgSignInThrottle,
+        self, AdvisoryLock, PgInventory, PgSignInThrottle, TestGateway,
         notifications::{PgCatalogChanges, PgOrderEvents, PgSagaWakeups},
         outbox::PgOutbox,
     },
     adapters::s3::S3Images,
     app::config::{BusKind, ServeConfig},
-    workers::reconciler::Reconciler,
+    http::Probe,
+    workers::reconciler::{DocumentSource, Reconciler},
     workers::{
         consumer::{Consumer, Inbox, MessageHandler},
         image_events::ImageEvents,
-        projector::Projector,
-        relay::Publisher,
+        projector::{Projector, ReadModel},
+        relay::{Outbox, Publisher},
     },
 };
 
 /// Advisory-lock key of the reconciler: "mercado reconcile".
 const RECONCILE_LOCK: i64 = 0x6d65_7263_7265_636f;
 
-pub struct Components {
-    pub pool: PgPool,
-    pub catalog: DynamoCatalog,
-    pub projector: Arc<Projector>,
+/// Every port the server runs on, as a trait object, built once from configuration: the
+/// resolvers' ports (handed to the schema as they are) and the workers' ports and loops.
+pub struct Adapters {
+    pub ports: Ports,
+    pub stock: Arc<dyn StockHolds>,
+    pub saga_store: Arc<dyn SagaStore>,
+    pub payments: Arc<dyn PaymentGateway>,
+    pub read_model: Arc<dyn ReadModel>,
+    pub documents: Arc<dyn DocumentSource>,
+    pub outbox: Arc<dyn Outbox>,
     pub publisher: Arc<dyn Publisher>,
-    pub outbox: Arc<PgOutbox>,
+    pub projector: Arc<Projector>,
     /// Present with bus `eventbridge` (SQS) or `nats` (JetStream).
     pub consumer: Option<Arc<Consumer>>,
-    pub verifier: Arc<TokenVerifier>,
-    pub inventory: Arc<PgInventory>,
-    pub profiles: Arc<DynamoProfiles>,
-    pub identity: Arc<dyn mercado_resolvers::auth::IdentityProvider>,
-    pub throttle: Arc<PgSignInThrottle>,
-    pub images: Arc<S3Images>,
     /// Present with MERCADO_IMAGE_QUEUE_URL: applies S3 upload notifications.
     pub image_consumer: Option<Arc<Consumer>>,
     pub image_events: Arc<ImageEvents>,
-    pub orders: Arc<crate::adapters::postgres::PgOrders>,
-    pub order_events: Arc<PgOrderEvents>,
-    pub catalog_changes: Arc<dyn CatalogChanges>,
     pub saga: Arc<SagaRunner>,
-    pub reconciler: Reconciler,
     pub saga_wakeups: Arc<dyn SagaWakeups>,
+    pub reconciler: Reconciler,
+    pub verifier: Arc<TokenVerifier>,
+    /// What `/readyz` asks, by name.
+    pub probes: Vec<(&'static str, Probe)>,
+    /// Counters of concrete adapters, for tests and operators; the server itself runs on the
+    /// ports above.
+    pub observed: Observed,
+    /// Closed when the server stops.
+    pool: PgPool,
 }
 
-impl Components {
+/// Concrete adapters whose counters tests and operators read.
+pub struct Observed {
+    pub catalog: DynamoCatalog,
+    pub profiles: Arc<DynamoProfiles>,
+    pub outbox: Arc<PgOutbox>,
+}
+
+impl Adapters {
     /// Connects to everything and applies pending migrations.
     pub async fn build(config: &ServeConfig) -> Result<Self, StartupError> {
         config.validate()?;
@@ -131,54 +146,98 @@ impl Components {
         let saga = Arc::new(SagaRunner::new(
             orders.clone(),
             inventory.clone(),
-            Arc::new(crate::adapters::postgres::TestGateway::new(pool.clone())),
+            Arc::new(TestGateway::new(pool.clone())),
         ));
         let reconciler = Reconciler {
             lock: Arc::new(AdvisoryLock::new(pool.clone(), RECONCILE_LOCK)),
             source: inventory.clone(),
             model: Arc::new(catalog.clone()),
         };
+        let payments: Arc<dyn PaymentGateway> = Arc::new(TestGateway::new(pool.clone()));
+        let probes = probes(&pool, &catalog, &publisher, &consumer);
         Ok(Self {
-            pool,
-            catalog,
-            projector,
+            ports: Ports {
+                inventory: inventory.clone(),
+                catalog: Arc::new(catalog.clone()),
+                catalog_changes,
+                identity,
+                throttle,
+                profiles: profiles.clone(),
+                images,
+                orders: orders.clone(),
+                order_events,
+            },
+            stock: inventory.clone(),
+            saga_store: orders,
+            payments,
+            read_model: Arc::new(catalog.clone()),
+            documents: inventory,
+            outbox: outbox.clone(),
             publisher,
-            outbox,
+            projector,
             consumer,
-            verifier,
-            inventory,
-            profiles,
-            identity,
-            throttle,
-            images,
             image_consumer,
             image_events,
-            orders,
-            order_events,
-            catalog_changes,
             saga,
             saga_wakeups,
             reconciler,
+            verifier,
+            probes,
+            observed: Observed {
+                catalog,
+                profiles,
+                outbox,
+            },
+            pool,
         })
+    }
+
+    /// Releases the database connections (at shutdown).
+    pub async fn close(&self) {
+        self.pool.close().await;
     }
 
     /// The executable schema over these adapters, guarded by `edge`; catalog reads wait at
     /// most `read_wait` for consistency tokens.
     pub fn schema(&self, edge: EdgeGuard, read_wait: std::time::Duration) -> MercadoSchema {
-        mercado_resolvers::build_schema(
-            Ports {
-                inventory: self.inventory.clone(),
-                catalog: Arc::new(self.catalog.clone()),
-                catalog_changes: self.catalog_changes.clone(),
-                identity: self.identity.clone(),
-                throttle: self.throttle.clone(),
-                profiles: self.profiles.clone(),
-                images: self.images.clone(),
-                orders: self.orders.clone(),
-                order_events: self.order_events.clone(),
-            },
-            edge,
-            read_wait,
-        )
+        mercado_resolvers::build_schema(self.ports.clone(), edge, read_wait)
     }
+}
+
+/// What `/readyz` asks: PostgreSQL, the read model, and the bus (publisher and consumer).
+fn probes(
+    pool: &PgPool,
+    catalog: &DynamoCatalog,
+    publisher: &Arc<dyn Publisher>,
+    consumer: &Option<Arc<Consumer>>,
+) -> Vec<(&'static str, Probe)> {
+    let pool = pool.clone();
+    let catalog = catalog.clone();
+    let (publisher, consumer) = (publisher.clone(), consumer.clone());
+    vec![
+        (
+            "postgres",
+            Arc::new(move || Box::pin(postgres::ping(pool.clone()))),
+        ),
+        (
+            "dynamodb",
+            Arc::new(move || {
+                let catalog = catalog.clone();
+                Box::pin(async move { catalog.ping().await })
+            }),
+        ),
+        (
+            "bus",
+            Arc::new(move || {
+                let (publisher, consumer) = (publisher.clone(), consumer.clone());
+                Box::pin(async move {
+                    publisher.ping().await.map_err(|e| e.to_string())?;
+                    match consumer {
+                        Some(consumer) => consumer.ping().await.map_err(|e| e.to_string()),
+                        None => Ok(()),
+                    }
+                })
+            }),
+        ),
+    ]
 }
