@@ -13,6 +13,7 @@
 
 use std::sync::Arc;
 
+use futures::StreamExt;
 use uuid::Uuid;
 
 use super::{ChargeOutcome, OrderStatus, PaymentGateway, SagaState, SagaStore};
@@ -25,6 +26,8 @@ use crate::{
 pub const PAYMENT_ATTEMPTS: i32 = 5;
 const LEASE_SECONDS: i64 = 30;
 const CLAIM_BATCH: u32 = 32;
+/// Orders one runner advances at once (each holds a database connection while it steps).
+const STEPS_AT_ONCE: usize = 8;
 
 pub struct SagaRunner {
     orders: Arc<dyn SagaStore>,
@@ -55,9 +58,16 @@ impl SagaRunner {
             .orders
             .claim_due(self.owner, CLAIM_BATCH, LEASE_SECONDS)
             .await?;
+        // Claimed orders are independent (each step is keyed by its order, and stock is locked
+        // product then variant everywhere), so they advance side by side.
+        let steps = futures::stream::iter(due)
+            .map(|id| async move { (id, self.advance(id).await) })
+            .buffer_unordered(STEPS_AT_ONCE)
+            .collect::<Vec<_>>()
+            .await;
         let mut moved = 0;
-        for id in due {
-            match self.advance(id).await {
+        for (id, step) in steps {
+            match step {
                 Ok(Some(_)) => moved += 1,
                 Ok(None) => {}
                 Err(e) => {
