@@ -200,10 +200,6 @@ impl<'a> Meter<'a> {
                     cost.add(inner);
                 }
             }
-            // Fail fast: a set that is already over budget need not be measured to its end.
-            if cost.complexity > self.limits.max_complexity as u64 {
-                return Ok(cost);
-            }
         }
         Ok(cost)
     }
