@@ -100,7 +100,11 @@ impl Media {
 
 /// An answer in the negotiated media type.
 fn answer(media: Media, status: StatusCode, body: &Value) -> Response {
-    let mut response = (status, body.to_string()).into_response();
+    answer_text(media, status, body.to_string())
+}
+
+fn answer_text(media: Media, status: StatusCode, body: String) -> Response {
+    let mut response = (status, body).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(media.content_type()),
@@ -180,8 +184,16 @@ fn status_for_code(code: &str) -> Option<StatusCode> {
     })
 }
 
-/// One executed response as JSON, and the status it deserves in `media`.
-fn render(media: Media, response: GqlResponse) -> (StatusCode, Value) {
+/// A request error's body: its errors (and extensions), and no `data`.
+#[derive(serde::Serialize)]
+struct RequestErrorBody<'a> {
+    errors: &'a [async_graphql::ServerError],
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    extensions: &'a std::collections::BTreeMap<String, async_graphql::Value>,
+}
+
+/// One executed response as JSON text, and the status it deserves in `media`.
+fn render(media: Media, response: GqlResponse) -> (StatusCode, String) {
     let request_error = is_request_error(&response);
     let code = response
         .errors
@@ -196,17 +208,23 @@ fn render(media: Media, response: GqlResponse) -> (StatusCode, Value) {
         _ if request_error && media == Media::GraphqlResponse => StatusCode::BAD_REQUEST,
         _ => StatusCode::OK,
     };
-    let mut body = serde_json::to_value(&response).unwrap_or_else(|e| {
+    let body = if request_error {
+        serde_json::to_string(&RequestErrorBody {
+            errors: &response.errors,
+            extensions: &response.extensions,
+        })
+    } else {
+        serde_json::to_string(&response)
+    };
+    let body = body.unwrap_or_else(|e| {
         json!({"errors": [{"message": format!("response not serialisable: {e}"), "extensions": {"code": "INTERNAL"}}]})
+        .to_string()
     });
-    if request_error && let Some(map) = body.as_object_mut() {
-        map.remove("data");
-    }
     (status, body)
 }
 
-fn finish(media: Media, status: StatusCode, body: &Value) -> Response {
-    let mut response = answer(media, status, body);
+fn finish(media: Media, status: StatusCode, body: String) -> Response {
+    let mut response = answer_text(media, status, body);
     if status == StatusCode::METHOD_NOT_ALLOWED {
         response
             .headers_mut()
@@ -393,7 +411,7 @@ pub async fn post(
                 return response.into_response();
             }
             let (status, body) = render(media, state.schema.execute(caller.attach(request)).await);
-            finish(media, status, &body)
+            finish(media, status, body)
         }
         Value::Array(list) => {
             let max = state.limits.max_batch;
@@ -424,7 +442,7 @@ pub async fn post(
             for request in requests {
                 bodies.push(render(media, state.schema.execute(request).await).1);
             }
-            answer(media, StatusCode::OK, &Value::Array(bodies))
+            answer_text(media, StatusCode::OK, format!("[{}]", bodies.join(",")))
         }
         _ => {
             bad_param(media, "body", "must be a JSON object (or an array of them)").into_response()
@@ -489,7 +507,7 @@ pub async fn get(
         return response.into_response();
     }
     let (status, body) = render(media, state.schema.execute(caller.attach(request)).await);
-    finish(media, status, &body)
+    finish(media, status, body)
 }
 
 /// Bounds on WebSockets, from the edge configuration.
@@ -773,8 +791,10 @@ async fn serve_socket(socket: WebSocket, session: Session) {
         };
         let sent = match next {
             Some(WsMessage::Text(text)) => {
-                if let Ok(Envelope { kind, id: Some(id) }) = serde_json::from_str(&text)
-                    && matches!(kind.as_str(), "complete" | "error")
+                // Only `complete` ends an operation server-side (async-graphql writes the tag
+                // first); `next` payloads, however large, are not parsed.
+                if text.starts_with(r#"{"type":"complete""#)
+                    && let Ok(Envelope { id: Some(id), .. }) = serde_json::from_str(&text)
                     && let Ok(mut tracked) = tracked.lock()
                 {
                     tracked.active.remove(&id);
