@@ -2,6 +2,7 @@
 //! domain types and rules, guards and error codes. It knows nothing of sqlx, AWS or axum: the
 //! server crate implements the ports and hands them to [`build_schema`].
 
+pub mod address;
 pub mod auth;
 pub mod catalog;
 pub mod checks;

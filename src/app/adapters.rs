@@ -25,7 +25,7 @@ use crate::{
     },
     adapters::s3::S3Images,
     app::config::{BusKind, ServeConfig},
-    http::Probe,
+    http::{ImageSource, Probe},
     workers::reconciler::{DocumentSource, Reconciler},
     workers::{
         consumer::{Consumer, Inbox, MessageHandler},
@@ -59,6 +59,8 @@ pub struct Adapters {
     pub saga_wakeups: Arc<dyn SagaWakeups>,
     pub reconciler: Reconciler,
     pub verifier: Arc<TokenVerifier>,
+    /// Product images for `/images/<key>`.
+    pub image_source: Arc<dyn ImageSource>,
     /// What `/readyz` asks, by name.
     pub probes: Vec<(&'static str, Probe)>,
     /// Counters of concrete adapters, for tests and operators; the server itself runs on the
@@ -122,7 +124,10 @@ impl Adapters {
         let verifier = Arc::new(TokenVerifier::from_config(&config.auth, &aws).await?);
         let identity =
             crate::adapters::auth::identity_provider(&config.auth, &aws, &pool, &verifier);
-        let inventory = Arc::new(PgInventory::new(pool.clone(), config.images.base_url(&aws)));
+        let inventory = Arc::new(PgInventory::new(
+            pool.clone(),
+            config.images.image_base_url.clone(),
+        ));
         let images = Arc::new(S3Images::new(
             crate::adapters::s3::client(&aws),
             &config.images,
@@ -163,7 +168,7 @@ impl Adapters {
                 identity,
                 throttle,
                 profiles: profiles.clone(),
-                images,
+                images: images.clone(),
                 orders: orders.clone(),
                 order_events,
             },
@@ -182,6 +187,7 @@ impl Adapters {
             saga_wakeups,
             reconciler,
             verifier,
+            image_source: images,
             probes,
             observed: Observed {
                 catalog,

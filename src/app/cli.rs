@@ -184,6 +184,7 @@ async fn provision(
             &crate::adapters::s3::client(&sdk),
             &aws_sdk_sqs::Client::new(&sdk),
             &images.images_bucket,
+            &images.image_upload_origins,
             queue_url,
         )
         .await?;

@@ -123,26 +123,26 @@ pub struct ImagesConfig {
         value_parser = clap::value_parser!(u64).range(1..=900)
     )]
     pub image_url_ttl_seconds: u64,
-    /// Prefix of public image URLs; defaults to the bucket's S3 URL (path-style under
-    /// AWS_ENDPOINT_URL when that is set).
+    /// Prefix of image URLs (`<prefix>/<key>`). The default, `/images`, is served by mercado
+    /// itself from the private bucket; in production point it at a CDN whose origin is the
+    /// bucket (CloudFront with origin access control), e.g. `https://images.example.com`.
     #[arg(
         long,
         env = "MERCADO_IMAGE_BASE_URL",
-        value_name = "MERCADO_IMAGE_BASE_URL"
+        value_name = "MERCADO_IMAGE_BASE_URL",
+        default_value = "/images"
     )]
-    pub image_base_url: Option<String>,
-}
-
-impl ImagesConfig {
-    pub fn base_url(&self, sdk: &aws_config::SdkConfig) -> String {
-        if let Some(base) = &self.image_base_url {
-            return base.clone();
-        }
-        match sdk.endpoint_url() {
-            Some(endpoint) => format!("{}/{}", endpoint.trim_end_matches('/'), self.images_bucket),
-            None => format!("https://{}.s3.amazonaws.com", self.images_bucket),
-        }
-    }
+    pub image_base_url: String,
+    /// Origins allowed to PUT to the bucket from a browser (its CORS rule, set by `provision`):
+    /// comma-separated, `*` for any. The presigned URL is what authorises an upload.
+    #[arg(
+        long,
+        env = "MERCADO_IMAGE_UPLOAD_ORIGINS",
+        value_name = "MERCADO_IMAGE_UPLOAD_ORIGINS",
+        value_delimiter = ',',
+        default_value = "*"
+    )]
+    pub image_upload_origins: Vec<String>,
 }
 
 #[derive(Args, Clone, Debug)]
@@ -391,7 +391,15 @@ pub struct ServeConfig {
         default_value = "0.0.0.0:8080"
     )]
     pub listen_addr: SocketAddr,
-    /// Event bus: `inprocess` or `eventbridge`.
+    /// The built web client (`npm --prefix web-client/app run build`), served at `/`.
+    #[arg(
+        long,
+        env = "MERCADO_WEB_ROOT",
+        value_name = "MERCADO_WEB_ROOT",
+        default_value = "web-client/app/dist"
+    )]
+    pub web_root: std::path::PathBuf,
+    /// Event bus: `inprocess`, `eventbridge` or `nats`.
     #[arg(long, env = "MERCADO_BUS", value_name = "MERCADO_BUS", value_enum, default_value_t = BusKind::Inprocess)]
     pub bus: BusKind,
     /// Whether this instance runs the background workers (relay, consumer).

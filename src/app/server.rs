@@ -40,7 +40,10 @@ impl Server {
         let (shutdown, rx) = watch::channel(false);
         let mut tasks = Vec::new();
 
-        let app = http::router(AppState::new(&adapters, &config, rx.clone())?);
+        let app = http::router(
+            AppState::new(&adapters, &config, rx.clone())?,
+            &config.web_root,
+        );
         let mut http_rx = rx.clone();
         tasks.push(tokio::spawn(async move {
             let served = axum::serve(

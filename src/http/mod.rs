@@ -1,12 +1,15 @@
-//! HTTP surface: GraphQL (POST, GET, WebSocket on `/graphql`), GraphiQL, the original REST
-//! endpoints, health, and the local issuer's JWKS.
+//! HTTP surface: GraphQL (POST, GET, WebSocket on `/graphql`), GraphiQL, the web client,
+//! product images, the original REST endpoints, health, and the local issuer's JWKS.
 
 mod assets;
 mod graphql;
 mod health;
 pub use health::Probe;
+mod images;
+pub use images::{ImageObject, ImageSource};
 mod rate_limit;
 mod rest;
+mod web;
 
 use std::{sync::Arc, time::Duration};
 
@@ -34,6 +37,7 @@ pub struct AppState {
     schema: MercadoSchema,
     verifier: Arc<TokenVerifier>,
     inventory: Arc<dyn InventoryStore>,
+    images: Arc<dyn ImageSource>,
     readiness: Arc<health::Readiness>,
     rest_require_token: bool,
     limits: Arc<graphql::RequestLimits>,
@@ -53,6 +57,7 @@ impl AppState {
             schema: adapters.schema(edge.guard()?, config.read_wait()),
             verifier: adapters.verifier.clone(),
             inventory: adapters.ports.inventory.clone(),
+            images: adapters.image_source.clone(),
             readiness: Arc::new(health::Readiness::new(adapters.probes.clone())),
             rest_require_token: config.rest_require_token,
             limits: Arc::new(graphql::RequestLimits {
@@ -74,16 +79,19 @@ impl AppState {
     }
 }
 
-pub fn router(state: AppState) -> Router {
+/// Every route; the web client built into `web_root` answers whatever no API route does.
+pub fn router(state: AppState, web_root: &std::path::Path) -> Router {
     Router::new()
         .route("/graphql", post(graphql::post).get(graphql::get))
         .route("/graphiql", get(assets::graphiql))
         .route("/graphiql/vendor/{file}", get(assets::vendor))
+        .route("/images/{*key}", get(images::image))
         .route("/api/inventory", get(rest::list))
         .route("/api/inventory/create", post(rest::create))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/.well-known/jwks.json", get(jwks))
+        .merge(web::client(web_root))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

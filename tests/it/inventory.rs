@@ -609,6 +609,26 @@ async fn presigned_image_upload_sets_the_image_in_postgres_and_the_catalog() {
         })
         .await;
     assert_eq!(catalog["version"], 2);
+    // The URL serves the image itself, from the private bucket, cacheable for good.
+    let url = catalog["imageUrl"].as_str().unwrap();
+    let served = reqwest::get(format!("{}{url}", app.base)).await.unwrap();
+    assert_eq!(served.status(), 200);
+    assert_eq!(served.headers()["content-type"], "image/png");
+    assert_eq!(
+        served.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    assert_eq!(served.bytes().await.unwrap().as_ref(), png);
+    // Only product images, and only existing ones.
+    for missing in [
+        format!("/images/products/owner/{id}/{}.png", uuid::Uuid::new_v4()),
+        "/images/unrelated/file.txt".to_string(),
+    ] {
+        let answer = reqwest::get(format!("{}{missing}", app.base))
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 404, "{missing}");
+    }
     let stored: Option<String> =
         sqlx::query_scalar("SELECT image_key FROM products WHERE id = $1::uuid")
             .bind(&id)

@@ -151,6 +151,26 @@ async fn happy_path_decline_cancel_transient_and_idempotent_retry() {
         mine["data"]["myOrders"]["edges"].as_array().unwrap().len(),
         4
     );
+    // The seller's sales: the same four orders, newest first, paged, with the address.
+    let sales = "query($after: String) { mySales(first: 3, after: $after) { edges { node { id status shippingAddress { city country } } } pageInfo { hasNextPage endCursor } } }";
+    let (_, page) = app.graphql(Some(&seller), sales, json!({})).await;
+    let page = &page["data"]["mySales"];
+    assert_eq!(page["edges"][0]["node"]["status"], "REJECTED", "{page}");
+    assert_eq!(
+        page["edges"][0]["node"]["shippingAddress"],
+        json!({"city": "Madrid", "country": "ES"})
+    );
+    assert_eq!(page["pageInfo"]["hasNextPage"], true);
+    let (_, rest) = app
+        .graphql(
+            Some(&seller),
+            sales,
+            json!({"after": page["pageInfo"]["endCursor"]}),
+        )
+        .await;
+    let rest = &rest["data"]["mySales"];
+    assert_eq!(rest["edges"][0]["node"]["id"], id.as_str(), "{rest}");
+    assert_eq!(rest["pageInfo"]["hasNextPage"], false);
     app.stop().await;
     stack.cleanup().await;
 }

@@ -481,3 +481,57 @@ async fn readiness_names_the_dependency_that_does_not_answer() {
     app.stop().await;
     stack.cleanup().await;
 }
+
+#[tokio::test]
+async fn the_web_client_is_served_with_its_routes_cached_assets_and_compression() {
+    let stack = Stack::new(BusKind::Inprocess).await;
+    let root = std::env::temp_dir().join(format!("mercado-web-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(root.join("assets")).unwrap();
+    std::fs::write(
+        root.join("index.html"),
+        "<!doctype html><title>mercado</title>",
+    )
+    .unwrap();
+    std::fs::write(root.join("assets/app-1a2b.js"), "console.log('plain')").unwrap();
+    std::fs::write(root.join("assets/app-1a2b.js.gz"), "pretend gzip").unwrap();
+    let mut config = stack.config.clone();
+    config.web_root = root.clone();
+    let app = stack.start_with(config).await;
+    let get = |path: &str, encoding: &str| {
+        let request = app
+            .http
+            .get(format!("{}{path}", app.base))
+            .header("accept-encoding", encoding);
+        async move { request.send().await.unwrap() }
+    };
+
+    // The client's own routes answer its page, always revalidated.
+    for path in ["/", "/products/123", "/orders/abc/timeline"] {
+        let page = get(path, "identity").await;
+        assert_eq!(page.status(), 200, "{path}");
+        assert_eq!(page.headers()["cache-control"], "no-cache", "{path}");
+        assert!(
+            page.text()
+                .await
+                .unwrap()
+                .contains("<title>mercado</title>")
+        );
+    }
+    // Hashed assets: cached for good, precompressed when the browser accepts it.
+    let plain = get("/assets/app-1a2b.js", "identity").await;
+    assert_eq!(
+        plain.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    assert_eq!(plain.text().await.unwrap(), "console.log('plain')");
+    let gzipped = get("/assets/app-1a2b.js", "gzip").await;
+    assert_eq!(gzipped.headers()["content-encoding"], "gzip");
+    // A missing asset is missing, not the page; the API keeps its routes.
+    assert_eq!(get("/assets/gone-9f8e.js", "identity").await.status(), 404);
+    assert_eq!(get("/healthz", "identity").await.status(), 200);
+    let graphiql = get("/graphiql", "identity").await.text().await.unwrap();
+    assert!(graphiql.contains("graphiql"), "{graphiql}");
+    app.stop().await;
+    stack.cleanup().await;
+    std::fs::remove_dir_all(root).unwrap();
+}

@@ -1,8 +1,7 @@
 //! Orders in memory, with their status events.
 //!
 //! As the PostgreSQL store: placing is idempotent per buyer and key (the same body answers
-//! the order placed before, another body is a conflict; the body is the lines in any order
-//! and the payment token), lines are priced from what is for sale when the order is placed
+//! the order placed before, another body is a conflict: [`NewOrder::canonical_body`]), lines are priced from what is for sale when the order is placed
 //! (a line that is not, or lines in several currencies, are refused in the store's own terms:
 //! [`Rejected::OrderLine`], [`Rejected::OrderLines`]; the resolver names the field), every
 //! transition gets the next sequence number and is announced to [`OrderEvents`]
@@ -88,17 +87,6 @@ impl Default for FakeOrders {
             unavailable: AtomicBool::new(false),
         }
     }
-}
-
-/// The body an idempotency key is bound to: lines in any order, and the payment token.
-fn canonical(order: &NewOrder) -> String {
-    let mut lines: Vec<String> = order
-        .lines
-        .iter()
-        .map(|l| format!("{}x{}", l.variant_id, l.quantity))
-        .collect();
-    lines.sort();
-    format!("{}|{}", lines.join(","), order.payment_token)
 }
 
 fn encode_cursor(order: &Order) -> String {
@@ -208,6 +196,34 @@ impl FakeOrders {
         self.inner.lock().map_err(|_| poisoned())
     }
 
+    /// The orders `keep` selects, newest first, `first` after the cursor `after`.
+    fn page(
+        &self,
+        keep: impl Fn(&Order) -> bool,
+        first: usize,
+        after: Option<&str>,
+    ) -> Result<OrderPage, StoreError> {
+        let after = after.map(decode_cursor).transpose()?;
+        let inner = self.lock()?;
+        let mut selected: Vec<&Order> = inner
+            .orders
+            .values()
+            .map(|s| &s.order)
+            .filter(|o| keep(o))
+            .filter(|o| after.is_none_or(|a| (o.created_at.timestamp_micros(), o.id) < a))
+            .collect();
+        selected.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+        let has_next_page = selected.len() > first;
+        Ok(OrderPage {
+            items: selected
+                .into_iter()
+                .take(first)
+                .map(|o| (encode_cursor(o), o.clone()))
+                .collect(),
+            has_next_page,
+        })
+    }
+
     /// Orders stored, every buyer's.
     pub fn count(&self) -> usize {
         self.inner.lock().map(|i| i.orders.len()).unwrap_or(0)
@@ -217,7 +233,7 @@ impl FakeOrders {
 #[async_trait]
 impl OrderStore for FakeOrders {
     async fn place(&self, buyer_id: &str, order: NewOrder) -> Result<PlaceOutcome, StoreError> {
-        let body = canonical(&order);
+        let body = order.canonical_body();
         let created = {
             let mut inner = self.lock()?;
             let key = (buyer_id.to_string(), order.idempotency_key.clone());
@@ -279,6 +295,7 @@ impl OrderStore for FakeOrders {
                     reason: None,
                     at,
                 }],
+                shipping_address: Some(order.shipping_address.clone()),
                 created_at: at,
                 updated_at: at,
             };
@@ -307,25 +324,20 @@ impl OrderStore for FakeOrders {
         first: usize,
         after: Option<&str>,
     ) -> Result<OrderPage, StoreError> {
-        let after = after.map(decode_cursor).transpose()?;
-        let inner = self.lock()?;
-        let mut mine: Vec<&Order> = inner
-            .orders
-            .values()
-            .map(|s| &s.order)
-            .filter(|o| o.buyer_id == buyer_id)
-            .filter(|o| after.is_none_or(|a| (o.created_at.timestamp_micros(), o.id) < a))
-            .collect();
-        mine.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
-        let has_next_page = mine.len() > first;
-        Ok(OrderPage {
-            items: mine
-                .into_iter()
-                .take(first)
-                .map(|o| (encode_cursor(o), o.clone()))
-                .collect(),
-            has_next_page,
-        })
+        self.page(|o| o.buyer_id == buyer_id, first, after)
+    }
+
+    async fn list_for_seller(
+        &self,
+        seller_id: &str,
+        first: usize,
+        after: Option<&str>,
+    ) -> Result<OrderPage, StoreError> {
+        self.page(
+            |o| o.lines.iter().any(|l| l.seller_id == seller_id),
+            first,
+            after,
+        )
     }
 
     async fn request_cancel(&self, buyer_id: &str, id: Uuid) -> Result<Order, StoreError> {
@@ -398,6 +410,7 @@ mod tests {
                 .collect(),
             payment_token: token.into(),
             idempotency_key: "k".into(),
+            shipping_address: Default::default(),
         };
         let PlaceOutcome::Created(first) = orders
             .place("u", new(vec![(a, 1), (b, 2)], "tok"))

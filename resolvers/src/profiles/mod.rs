@@ -8,9 +8,9 @@ mod ports;
 mod resolvers;
 
 pub use loader::SellerLoader;
-pub use model::{Address, MerchantInfo, Profile, ProfileUpdate};
+pub use model::{MerchantInfo, Profile, ProfileUpdate};
 pub use ports::ProfileStore;
 pub use resolvers::{
-    AddressInput, Me, MerchantInfoInput, PreferencesInput, ProfilesMutation, ProfilesQuery, Seller,
+    Me, MerchantInfoInput, PreferencesInput, ProfilesMutation, ProfilesQuery, Seller,
     UpdateProfileInput, load_seller,
 };

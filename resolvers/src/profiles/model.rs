@@ -1,23 +1,7 @@
 use async_graphql::SimpleObject;
 use serde::{Deserialize, Serialize};
 
-/// A postal address.
-#[derive(SimpleObject, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Address {
-    /// Recipient name.
-    pub name: String,
-    /// Street and number.
-    pub line1: String,
-    /// Flat, floor, building.
-    pub line2: Option<String>,
-    /// City or town.
-    pub city: String,
-    /// Postal code.
-    pub postal_code: String,
-    /// ISO 3166-1 alpha-2 country code, e.g. `ES`.
-    pub country: String,
-}
+use crate::address::Address;
 
 /// A seller's public storefront information.
 #[derive(SimpleObject, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

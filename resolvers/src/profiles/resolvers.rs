@@ -5,9 +5,10 @@ use async_graphql::{
     dataloader::DataLoader,
 };
 
-use super::{Address, MerchantInfo, Profile, ProfileStore, ProfileUpdate, SellerLoader};
+use super::{MerchantInfo, Profile, ProfileStore, ProfileUpdate, SellerLoader};
 use crate::{
     ApiError, Role,
+    address::{Address, AddressInput},
     checks::Checks,
     error::{into_gql, violations_into_gql},
     guard,
@@ -120,23 +121,6 @@ pub async fn load_seller(ctx: &Context<'_>, seller_id: &str) -> Result<Seller> {
     Ok(found.unwrap_or_else(|| Seller::bare(seller_id)))
 }
 
-/// A postal address.
-#[derive(InputObject)]
-pub struct AddressInput {
-    /// Recipient name, 1 to 100 characters.
-    pub name: String,
-    /// Street and number, 1 to 200 characters.
-    pub line1: String,
-    /// Flat, floor, building: at most 200 characters.
-    pub line2: Option<String>,
-    /// City, 1 to 100 characters.
-    pub city: String,
-    /// Postal code, 1 to 20 characters.
-    pub postal_code: String,
-    /// ISO 3166-1 alpha-2 country code (two letters, e.g. `ES`).
-    pub country: String,
-}
-
 /// A partial profile change: an omitted field is kept, an explicit null clears it.
 #[derive(InputObject)]
 pub struct UpdateProfileInput {
@@ -164,24 +148,6 @@ pub struct MerchantInfoInput {
 
 fn store<'a>(ctx: &'a Context<'_>) -> Result<&'a Arc<dyn ProfileStore>> {
     ctx.data::<Arc<dyn ProfileStore>>()
-}
-
-fn address(checks: &mut Checks, a: AddressInput) -> Address {
-    let country = a.country.trim().to_ascii_uppercase();
-    if country.len() != 2 || !country.chars().all(|c| c.is_ascii_uppercase()) {
-        checks.fail("country", "must be an ISO 3166-1 alpha-2 code");
-    }
-    Address {
-        name: checks.text("name", &a.name, 1, 100),
-        line1: checks.text("line1", &a.line1, 1, 200),
-        line2: a
-            .line2
-            .map(|l| checks.text("line2", &l, 0, 200))
-            .filter(|l| !l.is_empty()),
-        city: checks.text("city", &a.city, 1, 100),
-        postal_code: checks.text("postalCode", &a.postal_code, 1, 20),
-        country,
-    }
 }
 
 /// Reads of one's own profile and of public seller views.
@@ -251,9 +217,7 @@ impl ProfilesMutation {
             MaybeUndefined::Undefined => {}
             MaybeUndefined::Null => update.shipping_address = Some(None),
             MaybeUndefined::Value(a) => {
-                let mut inner = Checks::new(&checks.field("shippingAddress"));
-                update.shipping_address = Some(Some(address(&mut inner, a)));
-                checks.errors.extend(inner.errors);
+                update.shipping_address = Some(Some(a.check(&mut checks, "shippingAddress")));
             }
         }
         let update = checks.finish(update).map_err(violations_into_gql)?;

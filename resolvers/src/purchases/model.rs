@@ -3,7 +3,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::money::Money;
+use crate::{address::Address, money::Money};
 
 /// Where an order is in its saga.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Hash)]
@@ -119,6 +119,9 @@ pub struct Order {
     pub lines: Vec<OrderLine>,
     /// Sum of the lines.
     pub total: Money,
+    /// Where the order ships: shown to its buyer and to the sellers of its lines. Null only
+    /// on orders placed before addresses were taken.
+    pub shipping_address: Option<Address>,
     /// Every status so far, oldest first.
     pub transitions: Vec<Transition>,
     /// When the order was placed.

@@ -3,7 +3,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{Order, OrderStatus, Transition};
-use crate::StoreError;
+use crate::{StoreError, address::Address};
 
 /// A validated line of a new order.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -18,6 +18,23 @@ pub struct NewOrder {
     pub lines: Vec<NewOrderLine>,
     pub payment_token: String,
     pub idempotency_key: String,
+    pub shipping_address: Address,
+}
+
+impl NewOrder {
+    /// The body an idempotency key is bound to: the lines in any order, the payment token and
+    /// the address. Stores keep it (or its hash) with the key; the same key with another body
+    /// is a conflict.
+    pub fn canonical_body(&self) -> String {
+        let mut lines: Vec<String> = self
+            .lines
+            .iter()
+            .map(|l| format!("{}x{}", l.variant_id, l.quantity))
+            .collect();
+        lines.sort();
+        let address = serde_json::to_string(&self.shipping_address).unwrap_or_default();
+        format!("{}|{}|{address}", lines.join(","), self.payment_token)
+    }
 }
 
 /// What placing did.
@@ -28,7 +45,7 @@ pub enum PlaceOutcome {
     Existing(Order),
 }
 
-/// One page of a buyer's orders.
+/// One page of a buyer's or a seller's orders.
 #[derive(Clone, Debug, Default)]
 pub struct OrderPage {
     pub items: Vec<(String, Order)>,
@@ -50,6 +67,15 @@ pub trait OrderStore: Send + Sync {
     async fn list_for_buyer(
         &self,
         buyer_id: &str,
+        first: usize,
+        after: Option<&str>,
+    ) -> Result<OrderPage, StoreError>;
+
+    /// Orders holding at least one line of `seller_id`, newest first, with all their lines
+    /// (the resolver shows the seller only theirs).
+    async fn list_for_seller(
+        &self,
+        seller_id: &str,
         first: usize,
         after: Option<&str>,
     ) -> Result<OrderPage, StoreError>;

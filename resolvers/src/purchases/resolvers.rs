@@ -4,14 +4,18 @@ use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject, Subs
 use futures::Stream;
 use uuid::Uuid;
 
-use super::{NewOrder, NewOrderLine, Order, OrderEvents, OrderStore, PlaceOutcome, Transition};
+use super::{
+    NewOrder, NewOrderLine, Order, OrderEvents, OrderPage, OrderStore, PlaceOutcome, Transition,
+};
 use crate::{
-    ApiError, Role,
+    ApiError, Role, Viewer,
+    address::AddressInput,
     checks::{Checks, uuid},
     error::{into_gql, violations_into_gql},
     guard,
     page::PageInfo,
     page::page_size,
+    profiles::ProfileStore,
 };
 
 pub const LINES_MAX: usize = 50;
@@ -37,6 +41,8 @@ pub struct PlaceOrderInput {
     /// Client-chosen key, 1 to 200 characters: a retry with the same key and body returns the
     /// same order; the same key with another body is `CONFLICT`.
     pub idempotency_key: String,
+    /// Where to ship; by default the buyer's profile address (one of the two is required).
+    pub shipping_address: Option<AddressInput>,
 }
 
 /// A page of orders.
@@ -65,6 +71,41 @@ fn stored<T>(result: Result<T, crate::StoreError>) -> Result<T> {
     result.map_err(|e| into_gql(e.into()))
 }
 
+/// The order as `viewer` may see it: whole for its buyer; for a seller with lines in it, only
+/// those lines and what they add up to (never what the buyer spent with other sellers); for
+/// anyone else nothing.
+fn as_seen_by(mut order: Order, viewer: &Viewer) -> Option<Order> {
+    if order.buyer_id == viewer.subject {
+        return Some(order);
+    }
+    if !viewer.has_role(Role::Seller) || !order.lines.iter().any(|l| l.seller_id == viewer.subject)
+    {
+        return None;
+    }
+    order.lines.retain(|l| l.seller_id == viewer.subject);
+    order.total.amount = order
+        .lines
+        .iter()
+        .map(|l| l.unit_price.amount * i64::from(l.quantity))
+        .sum();
+    Some(order)
+}
+
+fn connection(page: OrderPage, after: Option<&str>, viewer: &Viewer) -> OrderConnection {
+    let cursors: Vec<&str> = page.items.iter().map(|(c, _)| c.as_str()).collect();
+    let page_info = PageInfo::new(&cursors, after.is_some(), page.has_next_page);
+    OrderConnection {
+        edges: page
+            .items
+            .into_iter()
+            .filter_map(|(cursor, node)| {
+                as_seen_by(node, viewer).map(|node| OrderEdge { node, cursor })
+            })
+            .collect(),
+        page_info,
+    }
+}
+
 /// Reads of orders.
 #[derive(Default)]
 pub struct PurchasesQuery;
@@ -76,25 +117,9 @@ impl PurchasesQuery {
     async fn order(&self, ctx: &Context<'_>, id: ID) -> Result<Order> {
         let viewer = guard::viewer(ctx).map_err(into_gql)?;
         let id = uuid("id", &id)?;
-        let not_found = || into_gql(ApiError::NotFound("no such order".into()));
-        let mut order = stored(store(ctx)?.get(id).await)?.ok_or_else(not_found)?;
-        if order.buyer_id == viewer.subject {
-            return Ok(order);
-        }
-        if viewer.has_role(Role::Seller)
-            && order.lines.iter().any(|l| l.seller_id == viewer.subject)
-        {
-            // A seller sees their lines only, and what those lines add up to: never what the
-            // buyer spent with other sellers.
-            order.lines.retain(|l| l.seller_id == viewer.subject);
-            order.total.amount = order
-                .lines
-                .iter()
-                .map(|l| l.unit_price.amount * i64::from(l.quantity))
-                .sum();
-            return Ok(order);
-        }
-        Err(not_found())
+        stored(store(ctx)?.get(id).await)?
+            .and_then(|order| as_seen_by(order, viewer))
+            .ok_or_else(|| into_gql(ApiError::NotFound("no such order".into())))
     }
 
     /// The caller's orders, newest first. `first` is 1 to 100 (default 20).
@@ -111,16 +136,26 @@ impl PurchasesQuery {
                 .list_for_buyer(&viewer.subject, first, after.as_deref())
                 .await,
         )?;
-        let cursors: Vec<&str> = page.items.iter().map(|(c, _)| c.as_str()).collect();
-        let page_info = PageInfo::new(&cursors, after.is_some(), page.has_next_page);
-        Ok(OrderConnection {
-            edges: page
-                .items
-                .into_iter()
-                .map(|(cursor, node)| OrderEdge { node, cursor })
-                .collect(),
-            page_info,
-        })
+        Ok(connection(page, after.as_deref(), viewer))
+    }
+
+    /// Orders holding the caller's products (seller role), newest first, each showing only
+    /// the caller's lines, what they add up to, and where the order ships. `first` is 1 to
+    /// 100 (default 20). Follow one live with `orderStatus`.
+    async fn my_sales(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: i32,
+        after: Option<String>,
+    ) -> Result<OrderConnection> {
+        let seller = guard::require_role(ctx, Role::Seller).map_err(into_gql)?;
+        let first = page_size(first)?;
+        let page = stored(
+            store(ctx)?
+                .list_for_seller(&seller.subject, first, after.as_deref())
+                .await,
+        )?;
+        Ok(connection(page, after.as_deref(), seller))
     }
 }
 
@@ -164,11 +199,27 @@ impl PurchasesMutation {
         }
         let payment_token = checks.text("paymentToken", &input.payment_token, 1, 200);
         let idempotency_key = checks.text("idempotencyKey", &input.idempotency_key, 1, 200);
+        let shipping_address = match input.shipping_address {
+            Some(address) => Some(address.check(&mut checks, "shippingAddress")),
+            None => {
+                let profiles = ctx.data::<Arc<dyn ProfileStore>>()?;
+                let profile = stored(profiles.get(&buyer.subject).await)?;
+                let address = profile.and_then(|p| p.shipping_address);
+                if address.is_none() {
+                    checks.fail(
+                        "shippingAddress",
+                        "is required: the buyer's profile has no shipping address",
+                    );
+                }
+                address
+            }
+        };
         let order = checks
             .finish(NewOrder {
                 lines,
                 payment_token,
                 idempotency_key,
+                shipping_address: shipping_address.unwrap_or_default(),
             })
             .map_err(violations_into_gql)?;
         let placed = store(ctx)?.place(&buyer.subject, order).await;
@@ -208,7 +259,8 @@ struct Follow {
 #[Subscription]
 impl PurchasesSubscription {
     /// The order's current status first, then every transition as it commits (on any server
-    /// instance), completing at a terminal status. Only the order's buyer may subscribe.
+    /// instance), completing at a terminal status. The order's buyer may subscribe, and so may
+    /// a seller with lines in it.
     async fn order_status(
         &self,
         ctx: &Context<'_>,
@@ -220,7 +272,7 @@ impl PurchasesSubscription {
         // Subscribe before reading, so nothing committed in between is missed.
         let events = ctx.data::<Arc<dyn OrderEvents>>()?.subscribe();
         let order = stored(store.get(id).await)?
-            .filter(|o| o.buyer_id == viewer.subject)
+            .and_then(|o| as_seen_by(o, viewer))
             .ok_or_else(|| into_gql(ApiError::NotFound("no such order".into())))?;
         let history = stored(store.transitions_after(id, 0).await)?;
         let (last_seq, current) = history.last().cloned().unwrap_or((

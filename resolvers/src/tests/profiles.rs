@@ -7,7 +7,8 @@ use serde_json::{Value, json};
 use super::{Harness, buyer, seller, text, user};
 use crate::{
     Role,
-    profiles::{Address, MerchantInfo, Profile},
+    address::Address,
+    profiles::{MerchantInfo, Profile},
 };
 
 const ME: &str = "{ me { id email roles profile {

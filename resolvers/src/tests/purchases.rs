@@ -25,6 +25,12 @@ const MY_ORDERS: &str = "query($first: Int! = 20, $after: String) {
         pageInfo { hasNextPage hasPreviousPage endCursor }
     }
 }";
+const MY_SALES: &str = "query($first: Int! = 20, $after: String) {
+    mySales(first: $first, after: $after) {
+        edges { cursor node { id buyerId total { amount } lines { sku sellerId } shippingAddress { name city country } } }
+        pageInfo { hasNextPage hasPreviousPage endCursor }
+    }
+}";
 const CANCEL: &str = "mutation($id: ID!) { cancelOrder(id: $id) { id status } }";
 const STATUS: &str = "subscription($id: ID!) { orderStatus(orderId: $id) { status reason at } }";
 
@@ -48,7 +54,18 @@ fn input(items: &[(Value, i64)], token: &str, key: &str) -> Value {
         .iter()
         .map(|(id, quantity)| json!({"variantId": id, "quantity": quantity}))
         .collect();
-    json!({"input": {"items": items, "paymentToken": token, "idempotencyKey": key}})
+    json!({"input": {
+        "items": items, "paymentToken": token, "idempotencyKey": key,
+        "shippingAddress": address(),
+    }})
+}
+
+/// Where ana's orders ship.
+fn address() -> Value {
+    json!({
+        "name": "Ana", "line1": "Calle Mayor 1", "line2": null, "city": "Madrid",
+        "postalCode": "28013", "country": "ES"
+    })
 }
 
 async fn place(h: &Harness, by: &Viewer, items: &[(Uuid, i64)], key: &str) -> Answer {
@@ -438,7 +455,7 @@ async fn an_ended_order_streams_its_last_status_and_completes() {
 }
 
 #[tokio::test]
-async fn only_the_buyer_follows_an_order() {
+async fn only_the_buyer_and_the_sellers_of_its_lines_follow_an_order() {
     let h = Harness::new();
     let (mug, _) = shop(&h);
     let id = placed(&h, &buyer("ana"), &[(mug, 1)], "k").await;
@@ -448,7 +465,14 @@ async fn only_the_buyer_follows_an_order() {
         .next()
         .await
         .refused("UNAUTHENTICATED", None);
-    for other in [seller("sam"), buyer("bob")] {
+    // sam sells the mug: his sales list follows the order live.
+    let mut sams = h
+        .gql(STATUS)
+        .by(&seller("sam"))
+        .vars(json!({"id": id}))
+        .stream();
+    assert_eq!(sams.next().await.ok()["orderStatus"]["status"], "PENDING");
+    for other in [seller("eve"), buyer("sam"), buyer("bob")] {
         h.gql(STATUS)
             .by(&other)
             .vars(json!({"id": id}))
@@ -511,4 +535,131 @@ async fn order_status_says_why_it_stops_when_the_store_fails() {
     h.orders.advance(id, OrderStatus::StockHeld, None);
     // Before the fix: the stream ends here, after PENDING, without an error.
     status.next().await.refused("UNAVAILABLE", None);
+}
+
+#[tokio::test]
+async fn an_order_ships_to_the_given_address_or_else_the_buyers_profile_address() {
+    let h = Harness::new();
+    let (mug, _) = shop(&h);
+    let ana = buyer("ana");
+    let ask = |vars: Value| {
+        let (h, ana) = (&h, &ana);
+        async move {
+            h.gql("mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id shippingAddress { name line1 line2 city postalCode country } } }")
+                .by(ana)
+                .vars(vars)
+                .send()
+                .await
+        }
+    };
+    let mut vars = input(&[(json!(mug), 1)], "tok_approve", "given");
+    vars["input"]["shippingAddress"]["country"] = json!(" es ");
+    let given = ask(vars).await;
+    let mut expected = address();
+    expected["country"] = json!("ES");
+    assert_eq!(given.ok()["placeOrder"]["shippingAddress"], expected);
+
+    // Without one, and with none in the profile: refused, naming the field; nothing placed.
+    let mut vars = input(&[(json!(mug), 1)], "tok_approve", "none");
+    vars["input"]["shippingAddress"] = Value::Null;
+    ask(vars.clone())
+        .await
+        .refused("BAD_USER_INPUT", Some("input.shippingAddress"));
+    assert_eq!(h.orders.count(), 1);
+
+    // With one in the profile, that one; kept on the order when the profile changes later.
+    let home = crate::address::Address {
+        name: "Ana".into(),
+        line1: "Rua Augusta 10".into(),
+        line2: Some("3º".into()),
+        city: "Lisboa".into(),
+        postal_code: "1100-053".into(),
+        country: "PT".into(),
+    };
+    h.profiles.seed(crate::profiles::Profile {
+        user_id: "ana".into(),
+        shipping_address: Some(home.clone()),
+        ..Default::default()
+    });
+    let defaulted = ask(vars).await;
+    let order = &defaulted.ok()["placeOrder"];
+    assert_eq!(order["shippingAddress"]["city"], "Lisboa");
+    assert_eq!(order["shippingAddress"]["line2"], "3º");
+    h.profiles.seed(crate::profiles::Profile {
+        user_id: "ana".into(),
+        ..Default::default()
+    });
+    let id = text(defaulted.ok(), "/placeOrder/id").to_string();
+    let stored = h.orders.stored(Uuid::parse_str(&id).unwrap()).unwrap();
+    assert_eq!(stored.shipping_address, Some(home));
+
+    // A bad address names each bad part; the same key with another address is another body.
+    let mut vars = input(&[(json!(mug), 1)], "tok_approve", "given");
+    vars["input"]["shippingAddress"] =
+        json!({"name": "", "line1": "x", "city": "y", "postalCode": "z", "country": "Spain"});
+    assert_eq!(
+        ask(vars).await.violations(),
+        [
+            "input.shippingAddress.country",
+            "input.shippingAddress.name"
+        ]
+    );
+    let mut vars = input(&[(json!(mug), 1)], "tok_approve", "given");
+    vars["input"]["shippingAddress"]["city"] = json!("Sevilla");
+    ask(vars).await.refused("CONFLICT", None);
+}
+
+#[tokio::test]
+async fn my_sales_lists_the_orders_holding_the_sellers_lines_and_only_those_lines() {
+    let h = Harness::new();
+    let (mug, lamp) = shop(&h);
+    let first = placed(&h, &buyer("ana"), &[(mug, 1), (lamp, 2)], "k1").await;
+    placed(&h, &buyer("bob"), &[(lamp, 1)], "k1").await;
+    let last = placed(&h, &buyer("bob"), &[(mug, 3)], "k2").await;
+
+    let sams = h
+        .gql(MY_SALES)
+        .by(&seller("sam"))
+        .vars(json!({"first": 1}))
+        .send()
+        .await;
+    let page = sams.ok();
+    let edges = &page["mySales"]["edges"];
+    assert_eq!(edges[0]["node"]["id"], last.to_string());
+    assert_eq!(edges[0]["node"]["total"]["amount"], 3750);
+    assert_eq!(edges[0]["node"]["shippingAddress"]["city"], "Madrid");
+    assert_eq!(page["mySales"]["pageInfo"]["hasNextPage"], true);
+    let end = text(page, "/mySales/pageInfo/endCursor").to_string();
+    let rest = h
+        .gql(MY_SALES)
+        .by(&seller("sam"))
+        .vars(json!({"first": 1, "after": end}))
+        .send()
+        .await;
+    let node = &rest.ok()["mySales"]["edges"][0]["node"];
+    assert_eq!(node["id"], first.to_string());
+    // Only sam's line of ana's order, and what it adds up to.
+    assert_eq!(node["lines"], json!([{"sku": "MUG-1", "sellerId": "sam"}]));
+    assert_eq!(node["total"]["amount"], 1250);
+    assert_eq!(rest.ok()["mySales"]["pageInfo"]["hasNextPage"], false);
+
+    let eves = h.gql(MY_SALES).by(&seller("eve")).send().await;
+    assert_eq!(eves.ok()["mySales"]["edges"].as_array().unwrap().len(), 2);
+    let none = h.gql(MY_SALES).by(&seller("zoe")).send().await;
+    assert_eq!(none.ok()["mySales"]["edges"], json!([]));
+    h.gql(MY_SALES)
+        .by(&buyer("sam"))
+        .send()
+        .await
+        .refused("FORBIDDEN", None);
+    h.gql(MY_SALES)
+        .send()
+        .await
+        .refused("UNAUTHENTICATED", None);
+    h.gql(MY_SALES)
+        .by(&seller("sam"))
+        .vars(json!({"after": "nope"}))
+        .send()
+        .await
+        .refused("BAD_USER_INPUT", Some("after"));
 }

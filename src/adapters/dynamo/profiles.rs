@@ -15,7 +15,8 @@ use aws_sdk_dynamodb::{
 };
 use mercado_resolvers::{
     StoreError,
-    profiles::{Address, MerchantInfo, Profile, ProfileStore, ProfileUpdate},
+    address::Address,
+    profiles::{MerchantInfo, Profile, ProfileStore, ProfileUpdate},
 };
 
 pub const ATTR_USER_ID: &str = "user_id";

@@ -8,6 +8,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 use mercado_resolvers::{
     Rejected, StoreError,
+    address::Address,
     money::Money,
     purchases::{
         NewOrder, Order, OrderLine, OrderPage, OrderStatus, OrderStore, PlaceOutcome, SagaLine,
@@ -39,6 +40,7 @@ struct OrderRow {
     reason: Option<String>,
     total_amount: i64,
     currency: String,
+    shipping_address: Option<sqlx::types::Json<Address>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -68,6 +70,13 @@ struct SeqTransitionRow {
     status: String,
     reason: Option<String>,
     at: DateTime<Utc>,
+}
+
+/// Whose orders a listing shows.
+#[derive(Clone, Copy)]
+enum Party {
+    Buyer,
+    Seller,
 }
 
 /// A variant as an order prices it.
@@ -107,14 +116,7 @@ fn stored_status(status: &str) -> Result<OrderStatus, StoreError> {
 }
 
 fn request_hash(order: &NewOrder) -> Vec<u8> {
-    let mut lines: Vec<String> = order
-        .lines
-        .iter()
-        .map(|l| format!("{}x{}", l.variant_id, l.quantity))
-        .collect();
-    lines.sort();
-    let canonical = format!("{}|{}", lines.join(","), order.payment_token);
-    digest::digest(&digest::SHA256, canonical.as_bytes())
+    digest::digest(&digest::SHA256, order.canonical_body().as_bytes())
         .as_ref()
         .to_vec()
 }
@@ -159,7 +161,8 @@ impl PgOrders {
         ids: &[Uuid],
     ) -> Result<Vec<Order>, StoreError> {
         let rows: Vec<OrderRow> = sqlx::query_as(
-            "SELECT id, buyer_id, status, reason, total_amount, currency, created_at, updated_at
+            "SELECT id, buyer_id, status, reason, total_amount, currency, shipping_address,
+                    created_at, updated_at
              FROM orders WHERE id = ANY($1)",
         )
         .bind(ids)
@@ -197,6 +200,7 @@ impl PgOrders {
                         currency,
                     },
                     transitions: Vec::new(),
+                    shipping_address: row.shipping_address.map(|a| a.0),
                     created_at: row.created_at,
                     updated_at: row.updated_at,
                 };
@@ -229,6 +233,51 @@ impl PgOrders {
             }
         }
         Ok(ids.iter().filter_map(|id| orders.remove(id)).collect())
+    }
+
+    /// One page of a party's orders, newest first.
+    async fn page(
+        &self,
+        party: Party,
+        user_id: &str,
+        first: usize,
+        after: Option<&str>,
+    ) -> Result<OrderPage, StoreError> {
+        let after = after.map(decode_cursor).transpose()?;
+        let mut conn = self.pool.acquire().await.map_err(store_error)?;
+        // Both order by (created_at, id): the cursor's columns, served by an index.
+        let sql = match party {
+            Party::Buyer => {
+                "SELECT id FROM orders
+                 WHERE buyer_id = $1 AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
+                 ORDER BY created_at DESC, id DESC LIMIT $4"
+            }
+            Party::Seller => {
+                "SELECT id FROM orders
+                 WHERE id IN (SELECT order_id FROM order_lines WHERE seller_id = $1)
+                   AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
+                 ORDER BY created_at DESC, id DESC LIMIT $4"
+            }
+        };
+        let rows: Vec<Uuid> = sqlx::query_scalar(sql)
+            .bind(user_id)
+            .bind(after.map(|a| a.0))
+            .bind(after.map(|a| a.1).unwrap_or_default())
+            .bind(i64::try_from(first + 1).unwrap_or(101))
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(store_error)?;
+        let has_next_page = rows.len() > first;
+        let orders = self
+            .load_many(&mut conn, &rows[..rows.len().min(first)])
+            .await?;
+        Ok(OrderPage {
+            items: orders
+                .into_iter()
+                .map(|o| (encode_cursor(o.created_at, o.id), o))
+                .collect(),
+            has_next_page,
+        })
     }
 
     async fn transitions(
@@ -485,8 +534,8 @@ impl OrderStore for PgOrders {
         let id = Uuid::now_v7();
         let inserted = sqlx::query(
             "INSERT INTO orders (id, buyer_id, idempotency_key, request_hash, payment_token,
-                                 total_amount, currency, hold_expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, now() + make_interval(secs => $8))
+                                 total_amount, currency, hold_expires_at, shipping_address)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, now() + make_interval(secs => $8), $9)
              ON CONFLICT (buyer_id, idempotency_key) DO NOTHING",
         )
         .bind(id)
@@ -497,6 +546,7 @@ impl OrderStore for PgOrders {
         .bind(total)
         .bind(&currency)
         .bind(self.hold_ttl_seconds as f64)
+        .bind(sqlx::types::Json(&order.shipping_address))
         .execute(&mut *tx)
         .await
         .map_err(store_error)?;
@@ -540,31 +590,16 @@ impl OrderStore for PgOrders {
         first: usize,
         after: Option<&str>,
     ) -> Result<OrderPage, StoreError> {
-        let after = after.map(decode_cursor).transpose()?;
-        let mut conn = self.pool.acquire().await.map_err(store_error)?;
-        let rows: Vec<Uuid> = sqlx::query_scalar(
-            "SELECT id FROM orders
-             WHERE buyer_id = $1 AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
-             ORDER BY created_at DESC, id DESC LIMIT $4",
-        )
-        .bind(buyer_id)
-        .bind(after.map(|a| a.0))
-        .bind(after.map(|a| a.1).unwrap_or_default())
-        .bind(i64::try_from(first + 1).unwrap_or(101))
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(store_error)?;
-        let has_next_page = rows.len() > first;
-        let orders = self
-            .load_many(&mut conn, &rows[..rows.len().min(first)])
-            .await?;
-        Ok(OrderPage {
-            items: orders
-                .into_iter()
-                .map(|o| (encode_cursor(o.created_at, o.id), o))
-                .collect(),
-            has_next_page,
-        })
+        self.page(Party::Buyer, buyer_id, first, after).await
+    }
+
+    async fn list_for_seller(
+        &self,
+        seller_id: &str,
+        first: usize,
+        after: Option<&str>,
+    ) -> Result<OrderPage, StoreError> {
+        self.page(Party::Seller, seller_id, first, after).await
     }
 
     async fn request_cancel(&self, buyer_id: &str, id: Uuid) -> Result<Order, StoreError> {

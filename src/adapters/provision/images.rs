@@ -1,22 +1,24 @@
-//! The images bucket and its object-created notifications to an SQS queue.
+//! The images bucket, its CORS rule (browsers PUT to it with presigned URLs) and its
+//! object-created notifications to an SQS queue.
 
 use aws_sdk_s3::{
     Client,
     error::DisplayErrorContext,
     types::{
-        Event, FilterRule, FilterRuleName, NotificationConfiguration,
+        CorsConfiguration, CorsRule, Event, FilterRule, FilterRuleName, NotificationConfiguration,
         NotificationConfigurationFilter, QueueConfiguration, S3KeyFilter,
     },
 };
 
 use crate::StartupError;
 
-/// Creates (idempotently) the images bucket, the notification queue, and the bucket's
-/// object-created notification to that queue.
+/// Creates (idempotently) the images bucket with a CORS rule letting `upload_origins` PUT to
+/// it, the notification queue, and the bucket's object-created notification to that queue.
 pub async fn provision_images(
     s3: &Client,
     sqs: &aws_sdk_sqs::Client,
     bucket: &str,
+    upload_origins: &[String],
     queue_url: &str,
 ) -> Result<(), StartupError> {
     let aws = |what: &str, e: String| StartupError::Aws(format!("{what}: {e}"));
@@ -28,6 +30,25 @@ pub async fn provision_images(
             }) => {}
         Err(e) => return Err(aws("create bucket", DisplayErrorContext(&e).to_string())),
     }
+    let cors = CorsRule::builder()
+        .set_allowed_origins(Some(upload_origins.to_vec()))
+        .allowed_methods("PUT")
+        .allowed_headers("*")
+        .expose_headers("ETag")
+        .max_age_seconds(3600)
+        .build()
+        .map_err(|e| aws("cors rule", e.to_string()))?;
+    s3.put_bucket_cors()
+        .bucket(bucket)
+        .cors_configuration(
+            CorsConfiguration::builder()
+                .cors_rules(cors)
+                .build()
+                .map_err(|e| aws("cors configuration", e.to_string()))?,
+        )
+        .send()
+        .await
+        .map_err(|e| aws("bucket cors", DisplayErrorContext(&e).to_string()))?;
     let (_, queue_arn) = crate::adapters::provision::ensure_queue(
         sqs,
         queue_url,

@@ -10,7 +10,10 @@ use mercado_resolvers::{
     inventory::{ImageStorage, PresignedUpload},
 };
 
-use crate::app::config::ImagesConfig;
+use crate::{
+    app::config::ImagesConfig,
+    http::{ImageObject, ImageSource},
+};
 
 /// Key prefix of every product image; the notification is filtered on it.
 pub const IMAGE_PREFIX: &str = "products/";
@@ -87,5 +90,39 @@ impl ImageStorage for S3Images {
 
     fn max_bytes(&self) -> i64 {
         self.max_bytes
+    }
+}
+
+#[async_trait]
+impl ImageSource for S3Images {
+    async fn open(&self, key: &str) -> Result<Option<ImageObject>, StoreError> {
+        let object = match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(object) => object,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
+            Err(e) => {
+                return Err(StoreError::Unavailable(format!(
+                    "get image: {}",
+                    DisplayErrorContext(&e)
+                )));
+            }
+        };
+        let body = futures::stream::try_unfold(object.body, |mut body| async move {
+            match body.try_next().await {
+                Ok(chunk) => Ok(chunk.map(|c| (c, body))),
+                Err(e) => Err(std::io::Error::other(e)),
+            }
+        });
+        Ok(Some(ImageObject {
+            content_type: object.content_type,
+            content_length: object.content_length,
+            body: Box::pin(body),
+        }))
     }
 }

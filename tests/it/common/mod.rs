@@ -22,6 +22,11 @@ use serde_json::{Value, json};
 use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
 
+/// Where test orders ship.
+pub fn shipping_address() -> Value {
+    json!({"name": "Ana Buyer", "line1": "Calle Mayor 1", "city": "Madrid", "postalCode": "28013", "country": "ES"})
+}
+
 pub struct Stack {
     pub id: String,
     pub admin_url: String,
@@ -68,6 +73,7 @@ impl Stack {
         let data_dir = std::env::temp_dir().join(format!("mercado-test-{id}"));
         let config = ServeConfig {
             listen_addr: "127.0.0.1:0".parse().unwrap(),
+            web_root: concat!(env!("CARGO_MANIFEST_DIR"), "/web-client/app/dist").into(),
             bus,
             run_workers: true,
             relay_poll_ms: 200,
@@ -121,7 +127,8 @@ impl Stack {
                 )),
                 image_max_bytes: 5 * 1024 * 1024,
                 image_url_ttl_seconds: 900,
-                image_base_url: None,
+                image_base_url: "/images".into(),
+                image_upload_origins: vec!["*".into()],
             },
         };
         let stack = Self {
@@ -154,6 +161,7 @@ impl Stack {
             &mercado::adapters::s3::client(&sdk),
             &aws_sdk_sqs::Client::new(&sdk),
             &self.config.images.images_bucket,
+            &self.config.images.image_upload_origins,
             self.config.images.image_queue_url.as_deref().unwrap(),
         )
         .await
@@ -326,7 +334,8 @@ impl App {
             .to_string()
     }
 
-    /// `placeOrder` for `quantity` of `variant`, paid with `payment`; returns the answer.
+    /// `placeOrder` for `quantity` of `variant`, paid with `payment`, shipped to
+    /// [`shipping_address`]; returns the answer.
     pub async fn place_order(
         &self,
         token: &str,
@@ -338,7 +347,7 @@ impl App {
         self.graphql(
             Some(token),
             "mutation($i: PlaceOrderInput!) { placeOrder(input: $i) { id status total { amount currency } lines { sku quantity } } }",
-            json!({"i": {"items": [{"variantId": variant, "quantity": quantity}], "paymentToken": payment, "idempotencyKey": idempotency_key}}),
+            json!({"i": {"items": [{"variantId": variant, "quantity": quantity}], "paymentToken": payment, "idempotencyKey": idempotency_key, "shippingAddress": shipping_address()}}),
         )
         .await
         .1
