@@ -1,4 +1,5 @@
-//! Postal addresses: a profile's default shipping address and the one an order ships to.
+//! Postal addresses: a profile's default shipping address and the one an order ships to. One
+//! type is both the output `Address` and the input `AddressInput`: they hold the same parts.
 
 use async_graphql::{InputObject, SimpleObject};
 use serde::{Deserialize, Serialize};
@@ -6,33 +7,19 @@ use serde::{Deserialize, Serialize};
 use crate::checks::Checks;
 
 /// A postal address.
-#[derive(SimpleObject, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    SimpleObject, InputObject, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize,
+)]
+#[graphql(input_name = "AddressInput")]
 #[serde(rename_all = "camelCase")]
 pub struct Address {
-    /// Recipient name.
-    pub name: String,
-    /// Street and number.
-    pub line1: String,
-    /// Flat, floor, building.
-    pub line2: Option<String>,
-    /// City or town.
-    pub city: String,
-    /// Postal code.
-    pub postal_code: String,
-    /// ISO 3166-1 alpha-2 country code, e.g. `ES`.
-    pub country: String,
-}
-
-/// A postal address.
-#[derive(InputObject)]
-pub struct AddressInput {
     /// Recipient name, 1 to 100 characters.
     pub name: String,
     /// Street and number, 1 to 200 characters.
     pub line1: String,
     /// Flat, floor, building: at most 200 characters.
     pub line2: Option<String>,
-    /// City, 1 to 100 characters.
+    /// City or town, 1 to 100 characters.
     pub city: String,
     /// Postal code, 1 to 20 characters.
     pub postal_code: String,
@@ -40,9 +27,10 @@ pub struct AddressInput {
     pub country: String,
 }
 
-impl AddressInput {
-    /// The checked address; violations name `<checks' path>.<field>.<part>`.
-    pub fn check(self, checks: &mut Checks, field: &str) -> Address {
+impl Address {
+    /// The address as given, trimmed and checked; violations name
+    /// `<checks' path>.<field>.<part>`.
+    pub fn checked(self, checks: &mut Checks, field: &str) -> Address {
         let mut inner = Checks::new(&checks.field(field));
         let country = self.country.trim().to_ascii_uppercase();
         if country.len() != 2 || !country.chars().all(|c| c.is_ascii_uppercase()) {

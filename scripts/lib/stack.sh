@@ -557,6 +557,44 @@ stack_nats() {
 }
 
 
+# stack_web_client: install the web client's packages (npm ci, only when its lock changed since
+# the last install) and build it into web-client/app/dist.
+stack_web_client() {
+    local app="$STACK_ROOT/web-client/app" stamp
+    command -v npm >/dev/null 2>&1 || stack_die "npm not found: install Node.js 20 and npm"
+    stamp="$app/node_modules/.mercado-lock"
+    if [[ ! -f "$stamp" ]] || ! cmp -s "$app/package-lock.json" "$stamp"; then
+        # Tests use Debian's Chromium: never download a browser.
+        PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix "$app" --no-audit --no-fund
+        cp "$app/package-lock.json" "$stamp"
+    fi
+    npm --prefix "$app" run --silent build
+}
+
+# stack_serve BIN DATABASE PORT: provision, migrate and start `BIN serve` on 127.0.0.1:PORT in
+# the background against a fresh database DATABASE (the moto in use, the web client's build),
+# tracked so stack_stop ends it; waits until /readyz answers. Logs to the state dir.
+stack_serve() {
+    local bin=$1 db=$2 port=$3 log i
+    stack_drop_database "$db"
+    stack_database "$db"
+    log="$MERCADO_STATE_DIR/serve-$port.log"
+    (
+        export MERCADO_LISTEN_ADDR="127.0.0.1:$port"
+        export MERCADO_DATA_DIR="$MERCADO_STATE_DIR/serve-$port"
+        export MERCADO_WEB_ROOT="$STACK_ROOT/web-client/app/dist"
+        "$bin" provision >/dev/null && "$bin" migrate >/dev/null || exit 1
+        exec setsid "$bin" serve
+    ) >"$log" 2>&1 </dev/null &
+    stack_track_pid "$!"
+    for ((i = 0; i < 300; i++)); do
+        curl -fs -m 2 "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    tail -n 30 "$log" >&2 || true
+    stack_die "mercado did not become ready on port $port (log: $log)"
+}
+
 # Stop only what this shell started. Safe to call more than once.
 stack_stop() {
     # A second Ctrl-C while cleaning up must not leave things half-stopped.

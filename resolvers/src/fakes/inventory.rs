@@ -24,12 +24,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::poisoned;
+use super::{Clock, poisoned};
 use crate::{
     Rejected, StoreError,
     inventory::{
         HoldOutcome, InventoryStore, NewProduct, NewVariant, Product, ProductPatch, ProductStatus,
-        STOCK_MAX, StockChange, StockHolds, VARIANTS_MAX, Variant, VariantPatch,
+        StockChange, StockHolds, VARIANTS_MAX, Variant, VariantPatch,
     },
     money::Money,
 };
@@ -125,9 +125,8 @@ struct Inner {
     holds: HashMap<(Uuid, Uuid), Hold>,
     movements: Vec<Movement>,
     events: Vec<Emitted>,
-    /// The newest timestamp handed out: each write happens strictly after the previous, so
-    /// "newest first" is certain.
-    clock: Option<DateTime<Utc>>,
+    /// Each write happens strictly after the previous, so "newest first" is certain.
+    clock: Clock,
 }
 
 /// Products, variants, the stock ledger, holds and the outbox, in memory.
@@ -231,16 +230,6 @@ fn new_variant(v: NewVariant) -> Variant {
 }
 
 impl Inner {
-    fn tick(&mut self) -> DateTime<Utc> {
-        let now = Utc::now();
-        let at = match self.clock {
-            Some(last) if now <= last => last + chrono::Duration::microseconds(1),
-            _ => now,
-        };
-        self.clock = Some(at);
-        at
-    }
-
     /// Whether `seller_id` has a variant (other than `except`) not removed with this SKU.
     fn sku_used(&self, seller_id: &str, sku: &str, except: Option<Uuid>) -> bool {
         self.products
@@ -280,7 +269,7 @@ impl Inner {
     /// `bump_and_emit`, after the change it follows).
     fn commit(&mut self, mut row: Row, base: &str) -> Product {
         row.product.version += 1;
-        row.product.updated_at = self.tick();
+        row.product.updated_at = self.clock.tick();
         let product = document(&row, base);
         self.events
             .push(Emitted::Upserted(Box::new(product.clone())));
@@ -430,7 +419,7 @@ impl InventoryStore for FakeInventory {
     ) -> Result<Product, StoreError> {
         let mut inner = self.lock()?;
         let id = Uuid::now_v7();
-        let now = inner.tick();
+        let now = inner.clock.tick();
         let product = Product {
             id,
             seller_id: seller_id.to_string(),
@@ -567,7 +556,7 @@ impl InventoryStore for FakeInventory {
         {
             return Err(StoreError::StaleVersion { current });
         }
-        let now = inner.tick();
+        let now = inner.clock.tick();
         let Some(row) = inner.products.get_mut(&id) else {
             return Err(StoreError::NotFound);
         };
@@ -706,19 +695,7 @@ impl InventoryStore for FakeInventory {
         let mut row = Self::owned_copy(&inner, seller_id, variant_id)?;
         let v = row.variant_mut(variant_id)?;
         let (current, held) = (v.on_hand, v.held);
-        let target = match change {
-            StockChange::Set(n) => i64::from(n),
-            StockChange::Adjust(d) => i64::from(current) + i64::from(d),
-        };
-        if target < i64::from(held) || target > i64::from(STOCK_MAX) {
-            return Err(StoreError::Rejected {
-                what: Rejected::Stock,
-                message: format!(
-                    "would make onHand {target}: it must stay between the {held} held and {STOCK_MAX}"
-                ),
-            });
-        }
-        let target = i32::try_from(target).unwrap_or(STOCK_MAX);
+        let target = change.target(current, held)?;
         if target != current {
             check_reason(reason)?;
             v.on_hand = target;

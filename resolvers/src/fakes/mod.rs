@@ -20,7 +20,26 @@ pub use orders::FakeOrders;
 pub use profiles::FakeProfiles;
 pub use purchases::{FakeGateway, FakeSagaStore, FakeStock};
 
+use chrono::{DateTime, Utc};
+
 use crate::StoreError;
+
+/// Hands out the time, each strictly after the previous (as a database's commit order is), so
+/// listings "newest first" are certain however fast a test writes.
+#[derive(Default)]
+struct Clock(Option<DateTime<Utc>>);
+
+impl Clock {
+    fn tick(&mut self) -> DateTime<Utc> {
+        let now = Utc::now();
+        let at = match self.0 {
+            Some(last) if now <= last => last + chrono::Duration::microseconds(1),
+            _ => now,
+        };
+        self.0 = Some(at);
+        at
+    }
+}
 
 /// What every fake answers when a lock was poisoned by a panicking test thread.
 fn poisoned() -> StoreError {

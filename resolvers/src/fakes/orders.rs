@@ -17,15 +17,14 @@ use std::{
 };
 
 use async_trait::async_trait;
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use chrono::{DateTime, Utc};
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
-use super::poisoned;
+use super::{Clock, poisoned};
 use crate::{
     Rejected, StoreError,
     money::Money,
+    page::{parse_time_cursor, time_cursor},
     purchases::{
         NewOrder, Order, OrderEvents, OrderLine, OrderPage, OrderStatus, OrderStore, PlaceOutcome,
         Transition,
@@ -56,20 +55,8 @@ struct OrdersInner {
     orders: HashMap<Uuid, Stored>,
     /// (buyer, idempotency key) → order.
     keys: HashMap<(String, String), Uuid>,
-    /// The newest timestamp handed out: each order is created strictly after the previous.
-    clock: Option<DateTime<Utc>>,
-}
-
-impl OrdersInner {
-    fn tick(&mut self) -> DateTime<Utc> {
-        let now = Utc::now();
-        let at = match self.clock {
-            Some(last) if now <= last => last + chrono::Duration::microseconds(1),
-            _ => now,
-        };
-        self.clock = Some(at);
-        at
-    }
+    /// Each order is created strictly after the previous.
+    clock: Clock,
 }
 
 /// Orders, what is for sale, and the status events of every transition.
@@ -87,31 +74,6 @@ impl Default for FakeOrders {
             unavailable: AtomicBool::new(false),
         }
     }
-}
-
-fn encode_cursor(order: &Order) -> String {
-    URL_SAFE_NO_PAD.encode(format!(
-        "{}|{}",
-        order.created_at.timestamp_micros(),
-        order.id
-    ))
-}
-
-fn decode_cursor(raw: &str) -> Result<(i64, Uuid), StoreError> {
-    let invalid = || StoreError::Rejected {
-        what: Rejected::Cursor,
-        message: "is not a cursor from this API".into(),
-    };
-    let text = URL_SAFE_NO_PAD
-        .decode(raw)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(invalid)?;
-    let (micros, id) = text.split_once('|').ok_or_else(invalid)?;
-    Ok((
-        micros.parse().map_err(|_| invalid())?,
-        Uuid::parse_str(id).map_err(|_| invalid())?,
-    ))
 }
 
 impl FakeOrders {
@@ -138,7 +100,7 @@ impl FakeOrders {
     pub fn advance(&self, id: Uuid, to: OrderStatus, reason: Option<&str>) -> bool {
         let moved = match self.inner.lock() {
             Ok(mut inner) => {
-                let at = inner.tick();
+                let at = inner.clock.tick();
                 match inner.orders.get_mut(&id) {
                     Some(stored) if !stored.order.status.is_terminal() => {
                         let order = &mut stored.order;
@@ -203,14 +165,14 @@ impl FakeOrders {
         first: usize,
         after: Option<&str>,
     ) -> Result<OrderPage, StoreError> {
-        let after = after.map(decode_cursor).transpose()?;
+        let after = after.map(parse_time_cursor).transpose()?;
         let inner = self.lock()?;
         let mut selected: Vec<&Order> = inner
             .orders
             .values()
             .map(|s| &s.order)
             .filter(|o| keep(o))
-            .filter(|o| after.is_none_or(|a| (o.created_at.timestamp_micros(), o.id) < a))
+            .filter(|o| after.is_none_or(|a| (o.created_at, o.id) < a))
             .collect();
         selected.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
         let has_next_page = selected.len() > first;
@@ -218,7 +180,7 @@ impl FakeOrders {
             items: selected
                 .into_iter()
                 .take(first)
-                .map(|o| (encode_cursor(o), o.clone()))
+                .map(|o| (time_cursor(o.created_at, o.id), o.clone()))
                 .collect(),
             has_next_page,
         })
@@ -279,7 +241,7 @@ impl OrderStore for FakeOrders {
                 .iter()
                 .map(|l| l.unit_price.amount.saturating_mul(i64::from(l.quantity)))
                 .sum();
-            let at = inner.tick();
+            let at = inner.clock.tick();
             let created = Order {
                 id: Uuid::now_v7(),
                 buyer_id: buyer_id.to_string(),

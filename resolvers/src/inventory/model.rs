@@ -181,6 +181,26 @@ pub enum StockChange {
     Adjust(i32),
 }
 
+impl StockChange {
+    /// The `onHand` this change makes of a variant's `current` with `held` units held; refused
+    /// ([`Rejected::Stock`](crate::Rejected::Stock)) below `held` or above [`STOCK_MAX`].
+    pub fn target(self, current: i32, held: i32) -> Result<i32, crate::StoreError> {
+        let target = match self {
+            Self::Set(n) => i64::from(n),
+            Self::Adjust(d) => i64::from(current) + i64::from(d),
+        };
+        if target < i64::from(held) || target > i64::from(STOCK_MAX) {
+            return Err(crate::StoreError::Rejected {
+                what: crate::Rejected::Stock,
+                message: format!(
+                    "would make onHand {target}: it must stay between the {held} held and {STOCK_MAX}"
+                ),
+            });
+        }
+        Ok(i32::try_from(target).unwrap_or(STOCK_MAX))
+    }
+}
+
 pub const NAME_MAX_CHARS: usize = 200;
 pub const DESCRIPTION_MAX_CHARS: usize = 5000;
 pub const CATEGORY_MAX_CHARS: usize = 100;

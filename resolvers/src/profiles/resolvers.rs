@@ -8,7 +8,7 @@ use async_graphql::{
 use super::{MerchantInfo, Profile, ProfileStore, ProfileUpdate, SellerLoader};
 use crate::{
     ApiError, Role,
-    address::{Address, AddressInput},
+    address::Address,
     checks::Checks,
     error::{into_gql, violations_into_gql},
     guard,
@@ -127,7 +127,7 @@ pub struct UpdateProfileInput {
     /// Display name, 1 to 100 characters.
     pub display_name: MaybeUndefined<String>,
     /// Default shipping address.
-    pub shipping_address: MaybeUndefined<AddressInput>,
+    pub shipping_address: MaybeUndefined<Address>,
 }
 
 /// Buyer preferences (replaces the previous ones).
@@ -217,7 +217,7 @@ impl ProfilesMutation {
             MaybeUndefined::Undefined => {}
             MaybeUndefined::Null => update.shipping_address = Some(None),
             MaybeUndefined::Value(a) => {
-                update.shipping_address = Some(Some(a.check(&mut checks, "shippingAddress")));
+                update.shipping_address = Some(Some(a.checked(&mut checks, "shippingAddress")));
             }
         }
         let update = checks.finish(update).map_err(violations_into_gql)?;

@@ -9,7 +9,7 @@ use super::{
 };
 use crate::{
     ApiError, Role, Viewer,
-    address::AddressInput,
+    address::Address,
     checks::{Checks, uuid},
     error::{into_gql, violations_into_gql},
     guard,
@@ -42,7 +42,7 @@ pub struct PlaceOrderInput {
     /// same order; the same key with another body is `CONFLICT`.
     pub idempotency_key: String,
     /// Where to ship; by default the buyer's profile address (one of the two is required).
-    pub shipping_address: Option<AddressInput>,
+    pub shipping_address: Option<Address>,
 }
 
 /// A page of orders.
@@ -200,7 +200,7 @@ impl PurchasesMutation {
         let payment_token = checks.text("paymentToken", &input.payment_token, 1, 200);
         let idempotency_key = checks.text("idempotencyKey", &input.idempotency_key, 1, 200);
         let shipping_address = match input.shipping_address {
-            Some(address) => Some(address.check(&mut checks, "shippingAddress")),
+            Some(address) => Some(address.checked(&mut checks, "shippingAddress")),
             None => {
                 let profiles = ctx.data::<Arc<dyn ProfileStore>>()?;
                 let profile = stored(profiles.get(&buyer.subject).await)?;

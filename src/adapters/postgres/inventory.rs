@@ -5,7 +5,7 @@ use mercado_resolvers::{
     Rejected, StoreError,
     inventory::{
         HoldOutcome, InventoryStore, NewProduct, NewVariant, Product, ProductPatch, ProductStatus,
-        STOCK_MAX, StockChange, StockHolds, Variant, VariantPatch,
+        StockChange, StockHolds, Variant, VariantPatch,
     },
     money::Money,
 };
@@ -643,19 +643,7 @@ impl InventoryStore for PgInventory {
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(store_error)?;
-        let target = match change {
-            StockChange::Set(n) => i64::from(n),
-            StockChange::Adjust(d) => i64::from(current) + i64::from(d),
-        };
-        if target < i64::from(held) || target > i64::from(STOCK_MAX) {
-            return Err(StoreError::Rejected {
-                what: Rejected::Stock,
-                message: format!(
-                    "would make onHand {target}: it must stay between the {held} held and {STOCK_MAX}"
-                ),
-            });
-        }
-        let target = i32::try_from(target).unwrap_or(STOCK_MAX);
+        let target = change.target(current, held)?;
         if target != current {
             sqlx::query("UPDATE variants SET on_hand = $2 WHERE id = $1")
                 .bind(variant_id)

@@ -4,12 +4,12 @@
 
 use async_trait::async_trait;
 use aws_lc_rs::digest;
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 use mercado_resolvers::{
     Rejected, StoreError,
     address::Address,
     money::Money,
+    page::{parse_time_cursor, time_cursor},
     purchases::{
         NewOrder, Order, OrderLine, OrderPage, OrderStatus, OrderStore, PlaceOutcome, SagaLine,
         SagaState, SagaStore, Transition,
@@ -121,26 +121,6 @@ fn request_hash(order: &NewOrder) -> Vec<u8> {
         .to_vec()
 }
 
-fn encode_cursor(created_at: DateTime<Utc>, id: Uuid) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{}|{id}", created_at.timestamp_micros()))
-}
-
-fn decode_cursor(raw: &str) -> Result<(DateTime<Utc>, Uuid), StoreError> {
-    let invalid = || StoreError::Rejected {
-        what: Rejected::Cursor,
-        message: "is not a cursor from this API".into(),
-    };
-    let text = URL_SAFE_NO_PAD
-        .decode(raw)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(invalid)?;
-    let (micros, id) = text.split_once('|').ok_or_else(invalid)?;
-    let micros: i64 = micros.parse().map_err(|_| invalid())?;
-    let at = DateTime::from_timestamp_micros(micros).ok_or_else(invalid)?;
-    Ok((at, Uuid::parse_str(id).map_err(|_| invalid())?))
-}
-
 impl PgOrders {
     pub fn new(pool: PgPool, hold_ttl_seconds: i64) -> Self {
         Self {
@@ -243,7 +223,7 @@ impl PgOrders {
         first: usize,
         after: Option<&str>,
     ) -> Result<OrderPage, StoreError> {
-        let after = after.map(decode_cursor).transpose()?;
+        let after = after.map(parse_time_cursor).transpose()?;
         let mut conn = self.pool.acquire().await.map_err(store_error)?;
         // Both order by (created_at, id): the cursor's columns, served by an index.
         let sql = match party {
@@ -274,7 +254,7 @@ impl PgOrders {
         Ok(OrderPage {
             items: orders
                 .into_iter()
-                .map(|o| (encode_cursor(o.created_at, o.id), o))
+                .map(|o| (time_cursor(o.created_at, o.id), o))
                 .collect(),
             has_next_page,
         })
