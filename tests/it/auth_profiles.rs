@@ -4,7 +4,9 @@
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test here
 
-use crate::common::{App, CREATE_PRODUCT, Socket, Stack, error_code, violation_fields, ws_init};
+use crate::common::{
+    App, CREATE_PRODUCT, Socket, Stack, error_code, id_of, violation_fields, ws_init,
+};
 use futures::{SinkExt, StreamExt};
 use mercado::{adapters::auth::LocalIssuer, app::config::BusKind};
 use mercado_resolvers::Role;
@@ -508,10 +510,7 @@ async fn a_page_of_twenty_products_with_sellers_costs_one_query_and_one_batch_ge
                 json!({"input": {"name": format!("p{i}"), "category": "batched"}}),
             )
             .await;
-        last = created["data"]["createProduct"]["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        last = id_of(&created, "createProduct");
     }
     app.wait_for_product(&last, |p| !p.is_null()).await;
     let profiles = app.server.adapters.observed.profiles.clone();

@@ -10,7 +10,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::common::{CREATE_PRODUCT, Stack, percentile};
+use crate::common::{CREATE_PRODUCT, Stack, id_of, percentile};
 use mercado::app::config::BusKind;
 use mercado_resolvers::Role;
 use serde_json::json;
@@ -32,10 +32,7 @@ async fn measure(bus: BusKind) -> Vec<Duration> {
             )
             .await;
         let committed = Instant::now();
-        let id = created["data"]["createProduct"]["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let id = id_of(&created, "createProduct");
         loop {
             let (_, body) = app
                 .graphql(

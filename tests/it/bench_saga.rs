@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::common::{Stack, percentile};
+use crate::common::{App, Stack, id_of, percentile};
 use futures::{SinkExt, StreamExt};
 use mercado::app::config::BusKind;
 use mercado_resolvers::Role;
@@ -23,14 +23,7 @@ const LATENCY_ORDERS: usize = 50;
 async fn confirmed_orders_per_second() {
     let stack = Stack::new(BusKind::Inprocess).await;
     let app = std::sync::Arc::new(stack.start().await);
-    let variant = app
-        .stocked_variant(
-            &stack.token("seller", &[Role::Seller]),
-            "BENCH",
-            100,
-            10_000,
-        )
-        .await;
+    let variant = bench_variant(&stack, &app).await;
     let started = Instant::now();
     let mut tasks = Vec::new();
     for i in 0..ORDERS {
@@ -66,18 +59,10 @@ async fn confirmed_orders_per_second() {
 #[ignore = "benchmark: run explicitly"]
 async fn subscription_delivery_latency() {
     let stack = Stack::new(BusKind::Inprocess).await;
-    let mut quiet = stack.config.clone();
-    quiet.run_workers = false;
+    let quiet = stack.quiet();
     let a = stack.start_with(quiet.clone()).await;
     let b = stack.start_with(quiet).await;
-    let variant = a
-        .stocked_variant(
-            &stack.token("seller", &[Role::Seller]),
-            "BENCH",
-            100,
-            10_000,
-        )
-        .await;
+    let variant = bench_variant(&stack, &a).await;
     let buyer = stack.token("buyer", &[Role::Buyer]);
     let saga = a.server.adapters.saga.clone();
     let mut samples = Vec::new();
@@ -85,10 +70,7 @@ async fn subscription_delivery_latency() {
         let placed = a
             .place_order(&buyer, &variant, 1, "tok_approve", &format!("lat-{n}"))
             .await;
-        let id = placed["data"]["placeOrder"]["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let id = id_of(&placed, "placeOrder");
         let mut socket = crate::common::ws_init(&b.base, &buyer).await;
         socket.next().await.unwrap().unwrap();
         socket.send(Message::text(json!({"id": "1", "type": "subscribe", "payload": {"query": format!("subscription {{ orderStatus(orderId: \"{id}\") {{ status at }} }}")}}).to_string())).await.unwrap();
@@ -124,4 +106,15 @@ async fn subscription_delivery_latency() {
     a.stop().await;
     b.stop().await;
     stack.cleanup().await;
+}
+
+/// A variant with stock for every order a benchmark places (10 000 units at 1.00 EUR).
+async fn bench_variant(stack: &Stack, app: &App) -> String {
+    app.stocked_variant(
+        &stack.token("seller", &[Role::Seller]),
+        "BENCH",
+        100,
+        10_000,
+    )
+    .await
 }

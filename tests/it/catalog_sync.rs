@@ -7,7 +7,7 @@
 
 use std::{collections::HashSet, time::Duration};
 
-use crate::common::{App, CREATE_PRODUCT, Stack, error_code};
+use crate::common::{App, CREATE_PRODUCT, Stack, error_code, id_of};
 use mercado::{app::config::BusKind, events::EventEnvelope, workers::relay};
 use mercado_resolvers::{Role, inventory::validate_new_product};
 use serde_json::{Value, json};
@@ -110,11 +110,8 @@ async fn bus_converges(bus: BusKind) {
             json!({"input": {"name": "Sentinel", "category": "sync"}}),
         )
         .await;
-    app.wait_for_product(
-        sentinel["data"]["createProduct"]["id"].as_str().unwrap(),
-        |p| !p.is_null(),
-    )
-    .await;
+    app.wait_for_product(&id_of(&sentinel, "createProduct"), |p| !p.is_null())
+        .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_read_model_equals_postgres(&app).await;
     app.stop().await;
@@ -139,8 +136,7 @@ async fn nats_bus_converges_under_duplicates_and_reordering() {
 #[tokio::test]
 async fn eventbridge_poison_message_is_dead_lettered_and_the_flow_goes_on() {
     let stack = Stack::new(BusKind::Eventbridge).await;
-    let mut config = stack.config.clone();
-    config.run_workers = false;
+    let config = stack.quiet();
     let app = stack.start_with(config).await;
     let c = app.server.adapters.clone();
     let sdk = mercado::adapters::aws::load().await;
@@ -152,21 +148,7 @@ async fn eventbridge_poison_message_is_dead_lettered_and_the_flow_goes_on() {
         .send()
         .await
         .unwrap();
-    let seller = stack.token("seller", &[Role::Seller]);
-    let (_, created) = app
-        .graphql(
-            Some(&seller),
-            CREATE_PRODUCT,
-            json!({"input": {"name": "After poison", "category": "dlq"}}),
-        )
-        .await;
-    let id = created["data"]["createProduct"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    relay::relay_once(c.outbox.as_ref(), c.publisher.as_ref(), 100)
-        .await
-        .unwrap();
+    let id = created_and_relayed(&stack, &app, "dlq").await;
 
     let consumer = c.consumer.clone().unwrap();
     let dlq = format!("{queue}-dlq");
@@ -202,8 +184,7 @@ async fn eventbridge_poison_message_is_dead_lettered_and_the_flow_goes_on() {
 #[tokio::test]
 async fn nats_poison_message_is_terminated_and_the_flow_goes_on() {
     let stack = Stack::new(BusKind::Nats).await;
-    let mut config = stack.config.clone();
-    config.run_workers = false;
+    let config = stack.quiet();
     let app = stack.start_with(config).await;
     let c = app.server.adapters.clone();
     let client = async_nats::connect(&stack.config.nats_url).await.unwrap();
@@ -216,21 +197,7 @@ async fn nats_poison_message_is_terminated_and_the_flow_goes_on() {
     .unwrap()
     .await
     .unwrap();
-    let seller = stack.token("seller", &[Role::Seller]);
-    let (_, created) = app
-        .graphql(
-            Some(&seller),
-            CREATE_PRODUCT,
-            json!({"input": {"name": "After poison", "category": "term"}}),
-        )
-        .await;
-    let id = created["data"]["createProduct"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    relay::relay_once(c.outbox.as_ref(), c.publisher.as_ref(), 100)
-        .await
-        .unwrap();
+    let id = created_and_relayed(&stack, &app, "term").await;
     let consumer = c.consumer.clone().unwrap();
     let mut seen = 0;
     for _ in 0..5 {
@@ -431,10 +398,7 @@ async fn buyer_queries_filter_sort_list_a_sellers_own_and_recommend() {
             let (_, body) = app.graphql(Some(&token), "mutation($i: CreateProductInput!) { createProduct(input: $i) { id } }",
                 json!({"i": {"name": name, "category": category, "status": status,
                              "variants": [{"sku": name.replace(' ', "-"), "price": {"amount": price, "currency": "EUR"}}]}})).await;
-            body["data"]["createProduct"]["id"]
-                .as_str()
-                .unwrap()
-                .to_string()
+            id_of(&body, "createProduct")
         }
     };
     create(bo.clone(), "Old book", "books", 500, "ACTIVE").await;
@@ -529,4 +493,16 @@ async fn buyer_queries_filter_sort_list_a_sellers_own_and_recommend() {
     );
     app.stop().await;
     stack.cleanup().await;
+}
+
+/// A product created after the poison message (in `category`), relayed to the bus: the flow
+/// must go on past the poison. Answers its id.
+async fn created_and_relayed(stack: &Stack, app: &App, category: &str) -> String {
+    let seller = stack.token("seller", &[Role::Seller]);
+    let id = app.create_product(&seller, "After poison", category).await;
+    let c = &app.server.adapters;
+    relay::relay_once(c.outbox.as_ref(), c.publisher.as_ref(), 100)
+        .await
+        .unwrap();
+    id
 }

@@ -12,7 +12,9 @@ use std::{
     time::Duration,
 };
 
-use crate::common::{App, Stack, error_code, ws_acked, ws_connect, ws_next, ws_send, ws_subscribe};
+use crate::common::{
+    App, Stack, error_code, ws_acked, ws_connect, ws_next, ws_send, ws_subscribe, ws_subscribed,
+};
 use futures::{SinkExt, StreamExt};
 use mercado::app::config::BusKind;
 use mercado_resolvers::{
@@ -427,12 +429,7 @@ async fn rate_limits_answer_429_with_retry_after_per_address_and_per_user() {
     .await;
     assert_eq!(status, 429);
     // Health is never limited.
-    let health = app
-        .http
-        .get(format!("{}/healthz", app.base))
-        .send()
-        .await
-        .unwrap();
+    let health = app.get("/healthz").await;
     assert_eq!(health.status(), 200);
     app.stop().await;
     stack.cleanup().await;
@@ -529,10 +526,9 @@ async fn websockets_are_bounded_in_time_count_subscriptions_and_size() {
 async fn stopping_closes_open_subscriptions_with_1001() {
     let stack = Stack::new(BusKind::Inprocess).await;
     let app = stack.start().await;
-    let mut socket = ws_acked(&app.base, None).await;
-    ws_subscribe(
-        &mut socket,
-        "1",
+    let mut socket = ws_subscribed(
+        &app.base,
+        None,
         "subscription { heartbeat(intervalMs: 60000, count: 5) { seq } }",
     )
     .await;
@@ -707,12 +703,7 @@ async fn bench_edge_refusals_and_health_under_attack() {
             let mut samples = Vec::new();
             for _ in 0..300 {
                 let started = Instant::now();
-                let resp = app
-                    .http
-                    .get(format!("{}/healthz", app.base))
-                    .send()
-                    .await
-                    .unwrap();
+                let resp = app.get("/healthz").await;
                 assert_eq!(resp.status(), 200);
                 samples.push(started.elapsed());
             }

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use crate::common::{App, Stack, error_code, violation_fields};
+use crate::common::{App, Stack, error_code, id_of, violation_fields};
 use mercado::app::config::BusKind;
 use mercado_resolvers::{Role, inventory::HoldOutcome};
 use serde_json::{Value, json};
@@ -256,10 +256,7 @@ async fn drafts_leave_the_catalog_and_publishing_brings_them_back() {
             json!({"i": {"name": "Secret", "category": "drafts", "status": "DRAFT"}}),
         )
         .await;
-    let id = draft["data"]["createProduct"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = id_of(&draft, "createProduct");
     let listing = "{ products(filter: {category: \"drafts\"}) { edges { node { id } } } }";
     let published = call(
         &app,
@@ -665,7 +662,7 @@ async fn a_deleted_products_skus_can_be_used_again() {
     let seller = stack.token("seller", &[Role::Seller]);
     let create = "mutation { createProduct(input: {name: \"Lamp\", category: \"lighting\", variants: [{sku: \"LAMP-1\", price: {amount: 100, currency: \"EUR\"}}]}) { id } }";
     let (_, first) = app.graphql(Some(&seller), create, json!({})).await;
-    let id = first["data"]["createProduct"]["id"].as_str().unwrap();
+    let id = &id_of(&first, "createProduct");
     let (_, deleted) = app
         .graphql(
             Some(&seller),

@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::common::{App, Socket, Stack, error_code, percentile, ws_acked, ws_next, ws_subscribe};
+use crate::common::{App, Socket, Stack, error_code, percentile, ws_acked, ws_next, ws_subscribed};
 use mercado::app::config::BusKind;
 use mercado_resolvers::Role;
 use serde_json::{Value, json};
@@ -69,8 +69,7 @@ async fn steps_until(socket: &mut Socket, done: impl Fn(&Value) -> bool) -> Vec<
 async fn follows_a_product_on_another_instance(bus: BusKind) {
     let stack = Stack::new(bus).await;
     let a = stack.start().await;
-    let mut quiet = stack.config.clone();
-    quiet.run_workers = false;
+    let quiet = stack.quiet();
     let b = stack.start_with(quiet).await;
     let seller = stack.token("seller", &[Role::Seller]);
     let (id, variant, _) = product_with_stock(&a, &seller, 5).await;
@@ -268,8 +267,7 @@ async fn a_thousand_subscribers_on_two_instances_cost_one_read_per_instance() {
     const PER_SOCKET: usize = 20;
     let stack = Stack::new(BusKind::Inprocess).await;
     let a = stack.start().await;
-    let mut quiet = stack.config.clone();
-    quiet.run_workers = false;
+    let quiet = stack.quiet();
     let b = stack.start_with(quiet).await;
     let seller = stack.token("seller", &[Role::Seller]);
     let (id, _, token) = product_with_stock(&a, &seller, 1).await;
@@ -353,10 +351,9 @@ async fn a_thousand_subscribers_on_two_instances_cost_one_read_per_instance() {
 async fn product_changed_refuses_a_bad_id() {
     let stack = Stack::new(BusKind::Inprocess).await;
     let app = stack.start().await;
-    let mut socket = ws_acked(&app.base, None).await;
-    ws_subscribe(
-        &mut socket,
-        "1",
+    let mut socket = ws_subscribed(
+        &app.base,
+        None,
         "subscription { productChanged(id: \"nope\") { version } }",
     )
     .await;

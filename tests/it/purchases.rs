@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use crate::common::{App, Stack, error_code};
+use crate::common::{App, Stack, error_code, id_of};
 use mercado::app::config::BusKind;
 use mercado_resolvers::Role;
 use serde_json::{Value, json};
@@ -92,12 +92,7 @@ async fn happy_path_decline_cancel_transient_and_idempotent_retry() {
     let declined = app
         .place_order(&buyer, &variant, 1, "tok_decline", "k2")
         .await;
-    let done = settled(
-        &app,
-        &buyer,
-        declined["data"]["placeOrder"]["id"].as_str().unwrap(),
-    )
-    .await;
+    let done = settled(&app, &buyer, &id_of(&declined, "placeOrder")).await;
     assert_eq!(done["status"], "PAYMENT_FAILED");
     assert_eq!(stock(&stack).await, (8, 0));
 
@@ -105,12 +100,7 @@ async fn happy_path_decline_cancel_transient_and_idempotent_retry() {
     let flaky = app
         .place_order(&buyer, &variant, 1, "tok_transient", "k3")
         .await;
-    let done = settled(
-        &app,
-        &buyer,
-        flaky["data"]["placeOrder"]["id"].as_str().unwrap(),
-    )
-    .await;
+    let done = settled(&app, &buyer, &id_of(&flaky, "placeOrder")).await;
     assert_eq!(done["status"], "CONFIRMED", "{done}");
     assert_eq!(stock(&stack).await, (7, 0));
 
@@ -118,12 +108,7 @@ async fn happy_path_decline_cancel_transient_and_idempotent_retry() {
     let greedy = app
         .place_order(&buyer, &variant, 100, "tok_approve", "k4")
         .await;
-    let done = settled(
-        &app,
-        &buyer,
-        greedy["data"]["placeOrder"]["id"].as_str().unwrap(),
-    )
-    .await;
+    let done = settled(&app, &buyer, &id_of(&greedy, "placeOrder")).await;
     assert_eq!(done["status"], "REJECTED");
     assert!(done["reason"].as_str().unwrap().contains("MUG"));
 
@@ -179,8 +164,7 @@ async fn happy_path_decline_cancel_transient_and_idempotent_retry() {
 async fn a_cancelled_order_releases_its_stock_and_is_refunded() {
     let stack = Stack::new(BusKind::Inprocess).await;
     // The saga is driven step by step here, so the cancellation lands after payment.
-    let mut config = stack.config.clone();
-    config.run_workers = false;
+    let config = stack.quiet();
     let app = stack.start_with(config).await;
     let c = app.server.adapters.clone();
     // The relay is off: project the seller's product by hand is unnecessary (orders read PG).
@@ -191,11 +175,7 @@ async fn a_cancelled_order_releases_its_stock_and_is_refunded() {
     let placed = app
         .place_order(&buyer, &variant, 2, "tok_approve", "c1")
         .await;
-    let id: uuid::Uuid = placed["data"]["placeOrder"]["id"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let id: uuid::Uuid = id_of(&placed, "placeOrder").parse().unwrap();
     use mercado_resolvers::purchases::OrderStatus;
     assert_eq!(
         c.saga.advance(id).await.unwrap(),
@@ -297,8 +277,7 @@ async fn order_status_streams_every_transition_to_a_client_on_another_instance()
     use tokio_tungstenite::tungstenite::Message;
     let stack = Stack::new(BusKind::Inprocess).await;
     // Instance A runs nothing by itself: the test drives its saga step by step.
-    let mut quiet = stack.config.clone();
-    quiet.run_workers = false;
+    let quiet = stack.quiet();
     let a = stack.start_with(quiet.clone()).await;
     // Instance B only holds the socket.
     let b = stack.start_with(quiet).await;
@@ -309,10 +288,7 @@ async fn order_status_streams_every_transition_to_a_client_on_another_instance()
     let placed = a
         .place_order(&buyer, &variant, 1, "tok_approve", "ws")
         .await;
-    let id = placed["data"]["placeOrder"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = id_of(&placed, "placeOrder");
 
     // Someone else may not watch it.
     let mut intruder =
@@ -371,8 +347,7 @@ async fn order_status_streams_every_transition_to_a_client_on_another_instance()
 async fn orders_survive_a_crash_at_every_saga_step() {
     use mercado_resolvers::purchases::OrderStatus;
     let stack = Stack::new(BusKind::Inprocess).await;
-    let mut quiet = stack.config.clone();
-    quiet.run_workers = false;
+    let quiet = stack.quiet();
     let app = stack.start_with(quiet.clone()).await;
     let variant = app
         .stocked_variant(&stack.token("seller", &[Role::Seller]), "MUG", 1000, 10)
@@ -394,13 +369,7 @@ async fn orders_survive_a_crash_at_every_saga_step() {
         let placed = app
             .place_order(&buyer, &variant, 2, token, &format!("crash-{i}"))
             .await;
-        ids.push(
-            placed["data"]["placeOrder"]["id"]
-                .as_str()
-                .unwrap()
-                .parse::<uuid::Uuid>()
-                .unwrap(),
-        );
+        ids.push(id_of(&placed, "placeOrder").parse::<uuid::Uuid>().unwrap());
     }
     // The last order asks to be cancelled before anything runs.
     app.graphql(
@@ -514,8 +483,7 @@ async fn the_graphql_ws_npm_client_follows_an_order_on_another_instance() {
         return;
     }
     let stack = Stack::new(BusKind::Inprocess).await;
-    let mut quiet = stack.config.clone();
-    quiet.run_workers = false;
+    let quiet = stack.quiet();
     let a = stack.start_with(quiet.clone()).await;
     let b = stack.start_with(quiet).await;
     let variant = a
@@ -525,10 +493,7 @@ async fn the_graphql_ws_npm_client_follows_an_order_on_another_instance() {
     let placed = a
         .place_order(&buyer, &variant, 1, "tok_approve", "npm")
         .await;
-    let id = placed["data"]["placeOrder"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = id_of(&placed, "placeOrder");
 
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -571,8 +536,7 @@ async fn the_graphql_ws_npm_client_follows_an_order_on_another_instance() {
 async fn an_order_whose_holds_expire_ends_expired_with_its_stock_back() {
     use mercado_resolvers::purchases::OrderStatus;
     let stack = Stack::new(BusKind::Inprocess).await;
-    let mut config = stack.config.clone();
-    config.run_workers = false;
+    let mut config = stack.quiet();
     config.hold_ttl_seconds = 1;
     let app = stack.start_with(config).await;
     let variant = app
@@ -582,11 +546,7 @@ async fn an_order_whose_holds_expire_ends_expired_with_its_stock_back() {
     let placed = app
         .place_order(&buyer, &variant, 3, "tok_approve", "slow")
         .await;
-    let id: uuid::Uuid = placed["data"]["placeOrder"]["id"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let id: uuid::Uuid = id_of(&placed, "placeOrder").parse().unwrap();
     let saga = app.server.adapters.saga.clone();
     assert_eq!(
         saga.advance(id).await.unwrap(),

@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test here
 
-use crate::common::{CREATE_PRODUCT, Stack, error_code, violation_fields};
+use crate::common::{CREATE_PRODUCT, Stack, error_code, id_of, violation_fields};
 use mercado::{
     app::config::BusKind,
     events::{EventEnvelope, PRODUCT_UPSERTED},
@@ -48,15 +48,7 @@ async fn original_rest_create_reaches_the_graphql_catalog() {
         json!([{"node": {"id": id, "name": "test", "category": "test"}}])
     );
 
-    let list: Value = app
-        .http
-        .get(format!("{}/api/inventory", app.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.get("/api/inventory").await.json().await.unwrap();
     assert_eq!(list["isSuccess"], true);
     assert_eq!(list["data"][0]["id"], id.as_str());
 
@@ -183,10 +175,7 @@ async fn eventbridge_bus_carries_a_product_through_the_rule_and_queue() {
             json!({"input": {"name": "Kettle", "category": "kitchen", "info": {"litres": 1.7}}}),
         )
         .await;
-    let id = created["data"]["createProduct"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = id_of(&created, "createProduct");
     let product = app.wait_for_product(&id, |p| !p.is_null()).await;
     assert_eq!(product["name"], "Kettle");
     assert_eq!(
@@ -209,8 +198,7 @@ async fn eventbridge_bus_carries_a_product_through_the_rule_and_queue() {
 #[tokio::test]
 async fn relay_interrupted_between_commit_and_publish_delivers_once_in_effect() {
     let stack = Stack::new(BusKind::Inprocess).await;
-    let mut config = stack.config.clone();
-    config.run_workers = false;
+    let config = stack.quiet();
     let app = stack.start_with(config).await;
     let c = app.server.adapters.clone();
     let seller = stack.token("alice", &[Role::Seller]);
@@ -222,10 +210,7 @@ async fn relay_interrupted_between_commit_and_publish_delivers_once_in_effect() 
             json!({"input": {"name": "Tent", "category": "outdoor"}}),
         )
         .await;
-    let id = created["data"]["createProduct"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = id_of(&created, "createProduct");
     let uuid: uuid::Uuid = id.parse().unwrap();
     // Committed, not yet published: the catalog does not have it.
     assert_eq!(c.observed.outbox.pending_count().await.unwrap(), 1);
@@ -259,11 +244,7 @@ async fn relay_interrupted_between_commit_and_publish_delivers_once_in_effect() 
             json!({"input": {"name": "Stove", "category": "outdoor"}}),
         )
         .await;
-    let stove: uuid::Uuid = created["data"]["createProduct"]["id"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let stove: uuid::Uuid = id_of(&created, "createProduct").parse().unwrap();
     let claim = c.outbox.claim(100).await.unwrap();
     assert_eq!(claim.events().len(), 1);
     let outcomes = c.publisher.publish(claim.events()).await;
@@ -297,8 +278,7 @@ async fn relay_interrupted_between_commit_and_publish_delivers_once_in_effect() 
 #[tokio::test]
 async fn projector_ignores_stale_and_duplicate_events() {
     let stack = Stack::new(BusKind::Inprocess).await;
-    let mut config = stack.config.clone();
-    config.run_workers = false;
+    let config = stack.quiet();
     let app = stack.start_with(config).await;
     let c = app.server.adapters.clone();
 
@@ -357,12 +337,7 @@ async fn pages_are_full_ordered_and_cursors_are_checked() {
                 json!({"input": {"name": format!("p{i}"), "category": "paged"}}),
             )
             .await;
-        ids.push(
-            created["data"]["createProduct"]["id"]
-                .as_str()
-                .unwrap()
-                .to_string(),
-        );
+        ids.push(id_of(&created, "createProduct"));
     }
     app.wait_for_product(ids.last().unwrap(), |p| !p.is_null())
         .await;
@@ -450,33 +425,18 @@ async fn get_queries_accept_operation_name_and_refuse_mutations() {
 async fn readiness_names_the_dependency_that_does_not_answer() {
     let stack = Stack::new(BusKind::Inprocess).await;
     let app = stack.start().await;
-    let ready = app
-        .http
-        .get(format!("{}/readyz", app.base))
-        .send()
-        .await
-        .unwrap();
+    let ready = app.get("/readyz").await;
     assert_eq!(ready.status(), 200);
     app.stop().await;
 
     let mut config = stack.config.clone();
     config.aws.catalog_table = "no-such-table".into();
     let app = stack.start_with(config).await;
-    let resp = app
-        .http
-        .get(format!("{}/readyz", app.base))
-        .send()
-        .await
-        .unwrap();
+    let resp = app.get("/readyz").await;
     assert_eq!(resp.status(), 503);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["failing"], json!(["dynamodb"]), "{body}");
-    let health = app
-        .http
-        .get(format!("{}/healthz", app.base))
-        .send()
-        .await
-        .unwrap();
+    let health = app.get("/healthz").await;
     assert_eq!(health.status(), 200);
     app.stop().await;
     stack.cleanup().await;

@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test here
 
-use crate::common::{Stack, ws_acked, ws_connect, ws_next, ws_subscribe};
+use crate::common::{Stack, ws_connect, ws_next, ws_subscribed};
 use futures::SinkExt;
 use mercado::app::config::BusKind;
 use serde_json::json;
@@ -12,10 +12,9 @@ use tokio_tungstenite::tungstenite::Message;
 async fn transport_ws_handshake_and_a_subscription_to_completion() {
     let stack = Stack::new(BusKind::Inprocess).await;
     let app = stack.start().await;
-    let mut socket = ws_acked(&app.base, None).await;
-    ws_subscribe(
-        &mut socket,
-        "1",
+    let mut socket = ws_subscribed(
+        &app.base,
+        None,
         "subscription { heartbeat(intervalMs: 100, count: 2) { seq } }",
     )
     .await;

@@ -199,6 +199,14 @@ impl Stack {
         auth.cognito_client_id = Some(client);
     }
 
+    /// The stack's configuration with no background workers: the test drives each step.
+    pub fn quiet(&self) -> ServeConfig {
+        ServeConfig {
+            run_workers: false,
+            ..self.config.clone()
+        }
+    }
+
     pub async fn start(&self) -> App {
         self.start_with(self.config.clone()).await
     }
@@ -384,12 +392,31 @@ impl App {
         upload
     }
 
+    /// `GET path` on this server.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn stop(self) {
         self.server.stop().await;
     }
 }
 
 /// The `extensions.code` of the first error.
+/// The id of what the mutation `field` returned in `body`; fails the test, showing the answer,
+/// when there is none.
+#[track_caller]
+pub fn id_of(body: &Value, field: &str) -> String {
+    body["data"][field]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{field} returned no id: {body}"))
+        .to_string()
+}
+
 pub fn error_code(body: &Value) -> &str {
     body["errors"][0]["extensions"]["code"]
         .as_str()
@@ -459,6 +486,13 @@ pub async fn ws_acked(base: &str, token: Option<&str>) -> Socket {
     };
     let ack = ws_next(&mut socket).await;
     assert_eq!(ack["type"], "connection_ack", "{ack}");
+    socket
+}
+
+/// [`ws_acked`], then a subscription with id `1` to `query`.
+pub async fn ws_subscribed(base: &str, token: Option<&str>, query: &str) -> Socket {
+    let mut socket = ws_acked(base, token).await;
+    ws_subscribe(&mut socket, "1", query).await;
     socket
 }
 
