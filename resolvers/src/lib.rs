@@ -16,6 +16,7 @@ pub mod money;
 pub mod page;
 pub mod profiles;
 pub mod purchases;
+pub mod search;
 pub mod system;
 #[cfg(test)]
 mod tests;
@@ -35,6 +36,7 @@ pub use viewer::{Role, Viewer};
 #[graphql(name = "Query")]
 pub struct Query(
     catalog::CatalogQuery,
+    search::SearchQuery,
     profiles::ProfilesQuery,
     auth::AuthQuery,
     purchases::PurchasesQuery,
@@ -74,6 +76,7 @@ pub struct Ports {
     pub images: Arc<dyn inventory::ImageStorage>,
     pub orders: Arc<dyn purchases::OrderStore>,
     pub order_events: Arc<dyn purchases::OrderEvents>,
+    pub search: Arc<dyn search::SearchIndex>,
 }
 
 /// Builds the schema the server executes, with the ports in its context data and the edge
@@ -114,6 +117,7 @@ pub fn build_schema(
         .data(ports.images)
         .data(ports.orders)
         .data(ports.order_events)
+        .data(ports.search)
         .finish()
 }
 

@@ -9,3 +9,4 @@ pub mod dynamo;
 pub mod postgres;
 pub mod provision;
 pub mod s3;
+pub mod search;

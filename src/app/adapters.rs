@@ -10,6 +10,7 @@ use mercado_resolvers::{
     edge::EdgeGuard,
     inventory::StockHolds,
     purchases::{PaymentGateway, SagaStore, SagaWakeups, saga::SagaRunner},
+    search::SearchOff,
 };
 use sqlx::PgPool;
 
@@ -24,11 +25,12 @@ use crate::{
         outbox::PgOutbox,
     },
     adapters::s3::S3Images,
-    app::config::{BusKind, ServeConfig},
+    adapters::search::TantivySearch,
+    app::config::{BusKind, SearchEngine, ServeConfig},
     http::{ImageSource, Probe},
     workers::reconciler::{DocumentSource, Reconciler},
     workers::{
-        consumer::{Consumer, Inbox, MessageHandler},
+        consumer::{Consumer, Fanout, Inbox, MessageHandler},
         image_events::ImageEvents,
         projector::{Projector, ReadModel},
         relay::{Outbox, Publisher},
@@ -52,6 +54,11 @@ pub struct Adapters {
     pub projector: Arc<Projector>,
     /// Present with bus `eventbridge` (SQS) or `nats` (JetStream).
     pub consumer: Option<Arc<Consumer>>,
+    /// This instance's search index, when it keeps one (`ServeConfig::serves_search`).
+    pub search: Option<TantivySearch>,
+    /// Feeds the search index every event (bus `eventbridge` or `nats`; the in-process bus
+    /// hands events to it directly).
+    pub search_consumer: Option<Arc<Consumer>>,
     /// Present with MERCADO_IMAGE_QUEUE_URL: applies S3 upload notifications.
     pub image_consumer: Option<Arc<Consumer>>,
     pub image_events: Arc<ImageEvents>,
@@ -93,33 +100,79 @@ impl Adapters {
         .announcing(catalog_changes.clone());
         let projector = Arc::new(Projector::new(Arc::new(catalog.clone())));
         let handler: Arc<dyn MessageHandler> = projector.clone();
-        let (publisher, inbox): (Arc<dyn Publisher>, Option<Arc<dyn Inbox>>) = match config.bus {
-            BusKind::Inprocess => (Arc::new(InProcessPublisher::new(handler.clone())), None),
-            BusKind::Eventbridge => (
-                Arc::new(EventBridgePublisher::new(
-                    aws_sdk_eventbridge::Client::new(&aws),
-                    &config.aws.event_bus_name,
-                )),
-                Some(Arc::new(SqsInbox::new(
-                    aws_sdk_sqs::Client::new(&aws),
-                    config.aws.queue_url.clone().unwrap_or_default(),
-                    config.sqs_wait_seconds,
-                ))),
-            ),
+        // This instance's search index: one more read model, fed every event.
+        let search = if config.serves_search() {
+            Some(TantivySearch::open(&config.search_dir).map_err(|e| {
+                StartupError::Config(format!(
+                    "MERCADO_SEARCH_DIR ({}): {e}",
+                    config.search_dir.display()
+                ))
+            })?)
+        } else {
+            None
+        };
+        let indexer: Option<Arc<dyn MessageHandler>> = search
+            .clone()
+            .map(|s| Arc::new(Projector::new(Arc::new(s))) as Arc<dyn MessageHandler>);
+        type Inboxes = (Option<Arc<dyn Inbox>>, Option<Arc<dyn Inbox>>);
+        let (publisher, (inbox, search_inbox)): (Arc<dyn Publisher>, Inboxes) = match config.bus {
+            BusKind::Inprocess => {
+                let handlers = [Some(handler.clone()), indexer.clone()];
+                let fanout = Fanout(handlers.into_iter().flatten().collect());
+                (
+                    Arc::new(InProcessPublisher::new(Arc::new(fanout))),
+                    (None, None),
+                )
+            }
+            BusKind::Eventbridge => {
+                let sqs = |url: String| -> Arc<dyn Inbox> {
+                    Arc::new(SqsInbox::new(
+                        aws_sdk_sqs::Client::new(&aws),
+                        url,
+                        config.sqs_wait_seconds,
+                    ))
+                };
+                (
+                    Arc::new(EventBridgePublisher::new(
+                        aws_sdk_eventbridge::Client::new(&aws),
+                        &config.aws.event_bus_name,
+                    )),
+                    (
+                        Some(sqs(config.aws.queue_url.clone().unwrap_or_default())),
+                        config
+                            .search_queue_url
+                            .clone()
+                            .filter(|_| search.is_some())
+                            .map(sqs),
+                    ),
+                )
+            }
             BusKind::Nats => {
                 let settings = config.nats_settings();
                 let (client, js, stream) = nats::connect(&settings).await?;
+                let search_inbox: Option<Arc<dyn Inbox>> = match &search {
+                    Some(_) => Some(Arc::new(
+                        nats::NatsInbox::new(&stream, &config.search_nats_settings()).await?,
+                    )),
+                    None => None,
+                };
                 (
                     Arc::new(nats::NatsPublisher::new(
                         client,
                         js,
                         &settings.subject_prefix,
                     )),
-                    Some(Arc::new(nats::NatsInbox::new(&stream, &settings).await?)),
+                    (
+                        Some(Arc::new(nats::NatsInbox::new(&stream, &settings).await?)),
+                        search_inbox,
+                    ),
                 )
             }
         };
         let consumer = inbox.map(|inbox| Arc::new(Consumer::new(inbox, handler)));
+        let search_consumer = search_inbox
+            .zip(indexer)
+            .map(|(inbox, indexer)| Arc::new(Consumer::new(inbox, indexer)));
         let outbox = Arc::new(PgOutbox::start(pool.clone()));
         let verifier = Arc::new(TokenVerifier::from_config(&config.auth, &aws).await?);
         let identity =
@@ -171,6 +224,15 @@ impl Adapters {
                 images: images.clone(),
                 orders: orders.clone(),
                 order_events,
+                search: match &search {
+                    Some(index) => Arc::new(index.clone()),
+                    None if config.search == SearchEngine::Off => Arc::new(SearchOff(
+                        "search is off on this server (MERCADO_SEARCH=off)",
+                    )),
+                    None => Arc::new(SearchOff(
+                        "this instance runs no workers, so it keeps no search index: ask one that does",
+                    )),
+                },
             },
             stock: inventory.clone(),
             saga_store: orders,
@@ -181,6 +243,8 @@ impl Adapters {
             publisher,
             projector,
             consumer,
+            search,
+            search_consumer,
             image_consumer,
             image_events,
             saga,

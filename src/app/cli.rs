@@ -29,6 +29,9 @@ enum Command {
     Serve(Box<ServeConfig>),
     /// Repair the read model from PostgreSQL once (also rebuilds an empty table), then exit.
     Reconcile(Box<ServeConfig>),
+    /// Rebuild this instance's search index (MERCADO_SEARCH_DIR) from PostgreSQL, then exit.
+    /// Stop the server that uses the directory first: an index has one writer.
+    Reindex(Box<ServeConfig>),
     /// Apply pending PostgreSQL migrations, then exit.
     Migrate(DatabaseConfig),
     /// Create the DynamoDB tables; with MERCADO_QUEUE_URL, the EventBridge bus, the SQS queue
@@ -46,6 +49,14 @@ enum Command {
             value_name = "MERCADO_COGNITO_POOL_NAME"
         )]
         cognito_pool_name: Option<String>,
+        /// SQS queue of an instance's own search feed (bus `eventbridge`): created with its
+        /// own rule, so that instance's index gets every event.
+        #[arg(
+            long,
+            env = "MERCADO_SEARCH_QUEUE_URL",
+            value_name = "MERCADO_SEARCH_QUEUE_URL"
+        )]
+        search_queue_url: Option<String>,
     },
     /// Insert a few demo products (only into a store that has none of them yet).
     SeedDemo(DatabaseConfig),
@@ -134,7 +145,48 @@ async fn execute(command: Command) -> Result<(), StartupError> {
             aws,
             images,
             cognito_pool_name,
-        } => provision(&aws, &images, cognito_pool_name.as_deref()).await,
+            search_queue_url,
+        } => {
+            provision(
+                &aws,
+                &images,
+                cognito_pool_name.as_deref(),
+                search_queue_url.as_deref(),
+            )
+            .await
+        }
+        Command::Reindex(config) => {
+            if config.search_dir.exists() {
+                std::fs::remove_dir_all(&config.search_dir).map_err(|e| {
+                    StartupError::Config(format!(
+                        "MERCADO_SEARCH_DIR ({}): {e}",
+                        config.search_dir.display()
+                    ))
+                })?;
+            }
+            let config = ServeConfig {
+                search: crate::app::config::SearchEngine::Tantivy,
+                run_workers: true,
+                ..*config
+            };
+            let adapters = crate::app::adapters::Adapters::build(&config).await?;
+            let index = adapters
+                .search
+                .clone()
+                .ok_or_else(|| StartupError::Config("no search index was opened".into()))?;
+            let report = crate::workers::reconciler::repair(adapters.documents.as_ref(), &index)
+                .await
+                .and_then(|r| index.commit().map(|_| r))
+                .map_err(|e| StartupError::Aws(e.to_string()))?;
+            println!(
+                "reindexed {}: {} products, {} indexed",
+                config.search_dir.display(),
+                report.checked,
+                report.repaired
+            );
+            adapters.close().await;
+            Ok(())
+        }
         Command::SeedDemo(db) => {
             let pool = crate::adapters::postgres::connect(&db).await?;
             crate::adapters::postgres::migrate(&pool).await?;
@@ -169,6 +221,7 @@ async fn provision(
     aws: &AwsConfig,
     images: &ImagesConfig,
     cognito_pool_name: Option<&str>,
+    search_queue_url: Option<&str>,
 ) -> Result<(), StartupError> {
     let sdk = crate::adapters::aws::load().await;
     let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
@@ -199,7 +252,10 @@ async fn provision(
         println!("MERCADO_COGNITO_USER_POOL_ID={pool}");
         println!("MERCADO_COGNITO_CLIENT_ID={client}");
     }
-    if let Some(queue_url) = &aws.queue_url {
+    for queue_url in [aws.queue_url.as_deref(), search_queue_url]
+        .into_iter()
+        .flatten()
+    {
         let arn = crate::adapters::provision::provision_event_route(
             &aws_sdk_eventbridge::Client::new(&sdk),
             &aws_sdk_sqs::Client::new(&sdk),

@@ -20,6 +20,24 @@ pub enum BusKind {
     Nats,
 }
 
+/// Which engine serves `search`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SearchEngine {
+    /// Tantivy, embedded: an index on this instance's disk, fed by every event.
+    Tantivy,
+    /// No search: `search` answers `UNAVAILABLE`.
+    Off,
+}
+
+/// This machine's host name: the default instance id.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "mercado".into())
+}
+
 /// Which identity provider signs users up and in, and whose tokens are trusted.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AuthMode {
@@ -477,6 +495,37 @@ pub struct ServeConfig {
         default_value = "mercado-projector"
     )]
     pub nats_consumer: String,
+    /// The search engine: `tantivy` (embedded, the default) or `off`.
+    #[arg(long, env = "MERCADO_SEARCH", value_name = "MERCADO_SEARCH", value_enum, default_value_t = SearchEngine::Tantivy)]
+    pub search: SearchEngine,
+    /// Directory of this instance's search index (one writer per directory: never share it).
+    #[arg(
+        long,
+        env = "MERCADO_SEARCH_DIR",
+        value_name = "MERCADO_SEARCH_DIR",
+        default_value = ".mercado/search"
+    )]
+    pub search_dir: std::path::PathBuf,
+    /// How often new search documents are committed (made searchable), in milliseconds.
+    #[arg(
+        long,
+        env = "MERCADO_SEARCH_COMMIT_MS",
+        value_name = "MERCADO_SEARCH_COMMIT_MS",
+        default_value_t = 200
+    )]
+    pub search_commit_ms: u64,
+    /// SQS queue of this instance's own search feed (bus `eventbridge`: the shared projector
+    /// queue gives each event to one instance only); `provision` creates it and its rule.
+    #[arg(
+        long,
+        env = "MERCADO_SEARCH_QUEUE_URL",
+        value_name = "MERCADO_SEARCH_QUEUE_URL"
+    )]
+    pub search_queue_url: Option<String>,
+    /// This instance's name (bus `nats`: its search feed is the durable consumer
+    /// `<MERCADO_NATS_CONSUMER>-search-<id>`). Defaults to the host name.
+    #[arg(long, env = "MERCADO_INSTANCE_ID", value_name = "MERCADO_INSTANCE_ID", default_value_t = host_name())]
+    pub instance_id: String,
     /// How long an order's stock stays held before the order expires, in seconds.
     #[arg(
         long,
@@ -534,6 +583,16 @@ impl ServeConfig {
                 "MERCADO_QUEUE_URL: required when MERCADO_BUS=eventbridge".into(),
             ));
         }
+        if self.serves_search()
+            && self.bus == BusKind::Eventbridge
+            && self.search_queue_url.is_none()
+        {
+            // The projector's queue hands each event to one instance: this index would miss
+            // the rest and answer partial results without saying so.
+            return Err(StartupError::Config(
+                "MERCADO_SEARCH_QUEUE_URL: required when MERCADO_BUS=eventbridge and MERCADO_SEARCH=tantivy (a queue of this instance's own, so its index gets every event), or set MERCADO_SEARCH=off".into(),
+            ));
+        }
         self.auth.validate()
     }
 
@@ -547,7 +606,23 @@ impl ServeConfig {
             fetch_wait: Duration::from_secs(
                 u64::try_from(self.sqs_wait_seconds.max(1)).unwrap_or(1),
             ),
+            inactive_threshold: None,
         }
+    }
+
+    /// Whether this instance keeps a search index: with search on, and only where the
+    /// workers run (the in-process bus feeds only the relaying instance, and an index that
+    /// follows no events would answer stale results).
+    pub fn serves_search(&self) -> bool {
+        self.search == SearchEngine::Tantivy && self.run_workers
+    }
+
+    /// This instance's own search feed on JetStream: every event, apart from other instances.
+    pub fn search_nats_settings(&self) -> crate::adapters::bus::nats::NatsSettings {
+        let mut settings = self.nats_settings();
+        settings.consumer = format!("{}-search-{}", self.nats_consumer, self.instance_id);
+        settings.inactive_threshold = Some(Duration::from_secs(3600));
+        settings
     }
 
     pub fn read_wait(&self) -> Duration {

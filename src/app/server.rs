@@ -76,9 +76,29 @@ impl Server {
                 std::time::Duration::from_secs(config.reconcile_interval_seconds),
                 rx.clone(),
             )));
-            for consumer in [&adapters.consumer, &adapters.image_consumer]
-                .into_iter()
-                .flatten()
+            if let Some(search) = &adapters.search {
+                // Level with PostgreSQL first: a new index starts empty, and a crash may have
+                // lost the last uncommitted batch.
+                let (source, index) = (adapters.documents.clone(), search.clone());
+                tasks.push(tokio::spawn(async move {
+                    match crate::workers::reconciler::repair(source.as_ref(), &index).await {
+                        Ok(r) => tracing::info!(checked = r.checked, repaired = r.repaired, "search index caught up"),
+                        Err(e) => tracing::warn!(error = %e, "search index catch-up failed; it follows events from now on"),
+                    }
+                }));
+                tasks.push(tokio::spawn(crate::workers::run_flushes(
+                    Arc::new(search.clone()),
+                    Duration::from_millis(config.search_commit_ms.max(10)),
+                    rx.clone(),
+                )));
+            }
+            for consumer in [
+                &adapters.consumer,
+                &adapters.search_consumer,
+                &adapters.image_consumer,
+            ]
+            .into_iter()
+            .flatten()
             {
                 tasks.push(tokio::spawn(crate::workers::consumer::run(
                     consumer.clone(),

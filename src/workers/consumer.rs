@@ -27,6 +27,21 @@ pub trait MessageHandler: Send + Sync {
     async fn handle(&self, body: &[u8]) -> Result<(), HandleError>;
 }
 
+/// Hands each message to several handlers in turn (the catalog's projector and the search
+/// index's, on the in-process bus). A failure stops there and the message comes again; every
+/// handler is idempotent, so the ones that already applied it change nothing the second time.
+pub struct Fanout(pub Vec<Arc<dyn MessageHandler>>);
+
+#[async_trait]
+impl MessageHandler for Fanout {
+    async fn handle(&self, body: &[u8]) -> Result<(), HandleError> {
+        for handler in &self.0 {
+            handler.handle(body).await?;
+        }
+        Ok(())
+    }
+}
+
 /// One received message. `receipt` is the inbox's own handle for settling it.
 pub struct Delivery {
     pub id: String,

@@ -65,13 +65,15 @@ impl Reconciler {
         let Some(guard) = self.lock.try_acquire().await? else {
             return Ok(None);
         };
-        let result = pass(self.source.as_ref(), self.model.as_ref()).await;
+        let result = repair(self.source.as_ref(), self.model.as_ref()).await;
         guard.release().await;
         result.map(Some)
     }
 }
 
-async fn pass(
+/// One pass without the lock: brings `catalog` level with `inventory`. For a read model of
+/// this instance alone (the search index), which no other instance writes.
+pub async fn repair(
     inventory: &dyn DocumentSource,
     catalog: &dyn ReadModel,
 ) -> Result<ReconcileReport, StoreError> {

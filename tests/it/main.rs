@@ -15,5 +15,6 @@ mod edge;
 mod inventory;
 mod live_catalog;
 mod purchases;
+mod search;
 mod walking_skeleton;
 mod websocket;

@@ -11,6 +11,7 @@ mod inventory;
 mod orders;
 mod profiles;
 mod purchases;
+mod search;
 
 pub use auth::{FakeIdentity, FakeThrottle};
 pub use catalog::{FakeCatalog, sample_product};
@@ -19,6 +20,7 @@ pub use inventory::{Emitted, FakeInventory, HoldStatus, Movement};
 pub use orders::FakeOrders;
 pub use profiles::FakeProfiles;
 pub use purchases::{FakeGateway, FakeSagaStore, FakeStock};
+pub use search::FakeSearch;
 
 use chrono::{DateTime, Utc};
 

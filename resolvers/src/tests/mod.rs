@@ -15,6 +15,7 @@ mod edge;
 mod inventory;
 mod profiles;
 mod purchases;
+mod search;
 mod system;
 
 use std::{net::IpAddr, sync::Arc, time::Duration};
@@ -29,7 +30,7 @@ use crate::{
     auth::ClientAddr,
     edge::{EdgeGuard, EdgeLimits},
     fakes::{
-        FakeCatalog, FakeIdentity, FakeImages, FakeInventory, FakeOrders, FakeProfiles,
+        FakeCatalog, FakeIdentity, FakeImages, FakeInventory, FakeOrders, FakeProfiles, FakeSearch,
         FakeThrottle,
     },
     viewer::BearerToken,
@@ -76,6 +77,7 @@ impl Setup {
         let images = Arc::new(FakeImages::default());
         let orders = Arc::new(FakeOrders::default());
         let inventory = Arc::new(FakeInventory::default());
+        let search = Arc::new(FakeSearch::default());
         let ports = Ports {
             inventory: inventory.clone(),
             catalog: catalog.clone(),
@@ -86,6 +88,7 @@ impl Setup {
             images: images.clone(),
             orders: orders.clone(),
             order_events: orders.clone(),
+            search: search.clone(),
         };
         Harness {
             schema: crate::build_schema(ports, self.edge, self.read_wait),
@@ -96,6 +99,7 @@ impl Setup {
             orders,
             inventory,
             images,
+            search,
         }
     }
 }
@@ -110,6 +114,7 @@ pub struct Harness {
     pub orders: Arc<FakeOrders>,
     pub inventory: Arc<FakeInventory>,
     pub images: Arc<FakeImages>,
+    pub search: Arc<FakeSearch>,
 }
 
 impl Harness {

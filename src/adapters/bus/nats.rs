@@ -38,6 +38,9 @@ pub struct NatsSettings {
     pub consumer: String,
     pub max_deliver: i64,
     pub fetch_wait: Duration,
+    /// Deleted by the server after this long without a client: for consumers of one instance
+    /// (its search feed), so a gone instance leaves nothing behind.
+    pub inactive_threshold: Option<Duration>,
 }
 
 pub struct NatsPublisher {
@@ -133,6 +136,7 @@ impl NatsInbox {
                     ack_policy: AckPolicy::Explicit,
                     ack_wait: ACK_WAIT,
                     max_deliver: settings.max_deliver,
+                    inactive_threshold: settings.inactive_threshold.unwrap_or_default(),
                     ..Default::default()
                 },
             )

@@ -13,7 +13,7 @@ use mercado::{
     adapters::auth::LocalIssuer,
     app::config::{
         AuthConfig, AuthMode, AwsConfig, BusKind, DatabaseConfig, EdgeConfig, ImagesConfig,
-        ServeConfig,
+        SearchEngine, ServeConfig,
     },
     app::server::Server,
 };
@@ -75,6 +75,12 @@ impl Stack {
             listen_addr: "127.0.0.1:0".parse().unwrap(),
             web_root: concat!(env!("CARGO_MANIFEST_DIR"), "/web-client/app/dist").into(),
             bus,
+            search: SearchEngine::Tantivy,
+            // Each start gets a directory of its own (one writer per index).
+            search_dir: data_dir.join("search"),
+            search_commit_ms: 50,
+            search_queue_url: Some(format!("{queue_url}-search")),
+            instance_id: format!("test-{id}"),
             run_workers: true,
             relay_poll_ms: 200,
             relay_batch: 100,
@@ -167,15 +173,17 @@ impl Stack {
         .await
         .unwrap();
         if self.config.bus == BusKind::Eventbridge {
-            mercado::adapters::provision::provision_event_route(
-                &aws_sdk_eventbridge::Client::new(&sdk),
-                &aws_sdk_sqs::Client::new(&sdk),
-                &self.config.aws.event_bus_name,
-                self.config.aws.queue_url.as_deref().unwrap(),
-                self.config.aws.max_receives,
-            )
-            .await
-            .unwrap();
+            for queue in [&self.config.aws.queue_url, &self.config.search_queue_url] {
+                mercado::adapters::provision::provision_event_route(
+                    &aws_sdk_eventbridge::Client::new(&sdk),
+                    &aws_sdk_sqs::Client::new(&sdk),
+                    &self.config.aws.event_bus_name,
+                    queue.as_deref().unwrap(),
+                    self.config.aws.max_receives,
+                )
+                .await
+                .unwrap();
+            }
         }
     }
 
@@ -211,7 +219,8 @@ impl Stack {
         self.start_with(self.config.clone()).await
     }
 
-    pub async fn start_with(&self, config: ServeConfig) -> App {
+    pub async fn start_with(&self, mut config: ServeConfig) -> App {
+        config.search_dir = self.data_dir.join(format!("search-{}", Uuid::new_v4()));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let server = Server::start(config, Some(listener)).await.unwrap();
         let base = format!("http://{}", server.addr());
