@@ -197,9 +197,15 @@ pub fn violations_into_gql(errors: Vec<ApiError>) -> async_graphql::Error {
                 async_graphql::Name::new("field"),
                 async_graphql::Value::from(e.field().unwrap_or_default()),
             );
+            // The field is named beside it: the message is the bare reason, for a form to
+            // show next to that field.
+            let message = match e {
+                ApiError::BadUserInput { message, .. } => message.clone(),
+                other => other.to_string(),
+            };
             v.insert(
                 async_graphql::Name::new("message"),
-                async_graphql::Value::from(e.to_string()),
+                async_graphql::Value::from(message),
             );
             async_graphql::Value::Object(v)
         })

@@ -597,12 +597,18 @@ async fn an_order_ships_to_the_given_address_or_else_the_buyers_profile_address(
     let mut vars = input(&[(json!(mug), 1)], "tok_approve", "given");
     vars["input"]["shippingAddress"] =
         json!({"name": "", "line1": "x", "city": "y", "postalCode": "z", "country": "Spain"});
+    let bad = ask(vars).await;
     assert_eq!(
-        ask(vars).await.violations(),
+        bad.violations(),
         [
             "input.shippingAddress.country",
             "input.shippingAddress.name"
         ]
+    );
+    // Each violation's message is the bare reason: its field is named beside it.
+    assert_eq!(
+        bad.error()["extensions"]["violations"][1]["message"],
+        "must not be empty"
     );
     let mut vars = input(&[(json!(mug), 1)], "tok_approve", "given");
     vars["input"]["shippingAddress"]["city"] = json!("Sevilla");
