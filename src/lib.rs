@@ -22,4 +22,7 @@ pub enum StartupError {
     Auth(String),
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
+    /// `reconcile --check` found the read model different from PostgreSQL.
+    #[error("the read model differs from PostgreSQL in {0} items")]
+    Drift(usize),
 }

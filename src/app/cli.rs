@@ -28,7 +28,14 @@ enum Command {
     /// Serve the API (and, unless MERCADO_RUN_WORKERS=false, the outbox relay and consumer).
     Serve(Box<ServeConfig>),
     /// Repair the read model from PostgreSQL once (also rebuilds an empty table), then exit.
-    Reconcile(Box<ServeConfig>),
+    /// With --check, only compare item by item and list the differences (exit 1 if any).
+    Reconcile {
+        /// Compare and report; write nothing.
+        #[arg(long)]
+        check: bool,
+        #[command(flatten)]
+        config: Box<ServeConfig>,
+    },
     /// Rebuild this instance's search index (MERCADO_SEARCH_DIR) from PostgreSQL, then exit.
     /// Stop the server that uses the directory first: an index has one writer.
     Reindex(Box<ServeConfig>),
@@ -119,20 +126,41 @@ fn one_line(rendered: &str) -> String {
 async fn execute(command: Command) -> Result<(), StartupError> {
     match command {
         Command::Serve(config) => crate::app::server::serve(*config).await,
-        Command::Reconcile(config) => {
+        Command::Reconcile { check, config } => {
+            // Only the catalog: this command keeps no search index of its own.
+            let config = ServeConfig {
+                search: crate::app::config::SearchEngine::Off,
+                ..*config
+            };
             let c = crate::app::adapters::Adapters::build(&config).await?;
-            let report = c
-                .reconciler
-                .reconcile_once()
-                .await
-                .map_err(|e| StartupError::Aws(e.to_string()))?;
-            match report {
+            let failed = |e: mercado_resolvers::StoreError| StartupError::Aws(e.to_string());
+            if check {
+                let r = c.reconciler.check_once().await.map_err(failed)?;
+                for d in &r.differences {
+                    let version = |v: Option<i64>| v.map_or("-".to_string(), |v| v.to_string());
+                    println!(
+                        "{} {} postgres={} read-model={}",
+                        d.drift.as_str(),
+                        d.id,
+                        version(d.source_version),
+                        version(d.model_version)
+                    );
+                }
+                println!("checked {}, differences {}", r.checked, r.differences.len());
+                c.close().await;
+                return match r.differences.len() {
+                    0 => Ok(()),
+                    n => Err(StartupError::Drift(n)),
+                };
+            }
+            match c.reconciler.reconcile_once().await.map_err(failed)? {
                 Some(r) => println!(
                     "reconciled: checked {}, repaired {}, removed {}",
                     r.checked, r.repaired, r.removed
                 ),
                 None => println!("another instance is reconciling; nothing done"),
             }
+            c.close().await;
             Ok(())
         }
         Command::Migrate(db) => {

@@ -19,9 +19,33 @@ pub enum Upsert {
     Stale,
 }
 
-/// The read model as the projector and the reconciler write it (the DynamoDB catalog in the
-/// server). Every write is conditional: it applies only over a missing item or an older
-/// version, so duplicates and reordering change nothing.
+/// One item of a read model as a scan finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelItem {
+    pub id: String,
+    pub version: i64,
+    /// A tombstone: the product is gone at `version`.
+    pub deleted: bool,
+    /// [`digest`] of the document the item holds, when the model can tell: `None` for
+    /// tombstones and for models that keep no readable copy; an item whose stored parts
+    /// disagree with its document gets a digest no document has.
+    pub digest: Option<String>,
+}
+
+/// The content of a product's document, for comparing a read model's copy with the source:
+/// SHA-256 of its JSON (fields in declaration order, so equal documents serialize alike).
+pub fn digest(product: &Product) -> String {
+    let json = serde_json::to_vec(product).unwrap_or_default();
+    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &json)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The read model as the projector and the reconciler write it (the DynamoDB catalog and the
+/// search index in the server). Every write is conditional: upserts and tombstones apply only
+/// over a missing item or an older version, so duplicates and reordering change nothing.
 #[async_trait]
 pub trait ReadModel: Send + Sync {
     /// Writes the product's whole document.
@@ -30,8 +54,12 @@ pub trait ReadModel: Send + Sync {
     /// Writes a tombstone: the product is gone at `version` (a late upsert cannot revive it).
     async fn tombstone(&self, id: Uuid, version: i64) -> Result<Upsert, StoreError>;
 
-    /// Every item's id, version and whether it is a tombstone.
-    async fn scan_versions(&self) -> Result<Vec<(String, i64, bool)>, StoreError>;
+    /// Rewrites the item of `product.version` with the document (repairing content that drifted
+    /// at the same version); `Stale` when the model holds another version by now.
+    async fn rewrite(&self, product: &Product) -> Result<Upsert, StoreError>;
+
+    /// Every item, with its content digest where the model can tell it.
+    async fn scan(&self) -> Result<Vec<ModelItem>, StoreError>;
 }
 
 /// What projecting one event did.

@@ -301,11 +301,11 @@ async fn the_reconciler_repairs_drift_and_rebuilds_an_empty_table() {
     );
 
     // From nothing: every item gone, one pass rebuilds it all.
-    for (id, _, _) in c.read_model.scan_versions().await.unwrap() {
+    for item in c.read_model.scan().await.unwrap() {
         dynamo
             .delete_item()
             .table_name(&table)
-            .key("id", aws_sdk_dynamodb::types::AttributeValue::S(id))
+            .key("id", aws_sdk_dynamodb::types::AttributeValue::S(item.id))
             .send()
             .await
             .unwrap();
@@ -318,6 +318,60 @@ async fn the_reconciler_repairs_drift_and_rebuilds_an_empty_table() {
         (again.repaired, again.removed),
         (0, 0),
         "a clean read model needs nothing"
+    );
+
+    // Edited in place at the same version: the document of one item, an index attribute of
+    // another. The check finds both and writes nothing; a pass rewrites both.
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let mut edited = c
+        .observed
+        .catalog
+        .stored(ids[0].parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    edited.name = "edited by hand".into();
+    for (id, attribute, value) in [
+        (&ids[0], "doc", serde_json::to_string(&edited).unwrap()),
+        (&ids[1], "category", "elsewhere".to_string()),
+    ] {
+        dynamo
+            .update_item()
+            .table_name(&table)
+            .key("id", AttributeValue::S(id.clone()))
+            .update_expression("SET #a = :v")
+            .expression_attribute_names("#a", attribute)
+            .expression_attribute_values(":v", AttributeValue::S(value))
+            .send()
+            .await
+            .unwrap();
+    }
+    let checked = c.reconciler.check_once().await.unwrap();
+    let mut found: Vec<(String, &str)> = checked
+        .differences
+        .iter()
+        .map(|d| (d.id.clone(), d.drift.as_str()))
+        .collect();
+    found.sort();
+    let mut expected = vec![(ids[0].clone(), "differs"), (ids[1].clone(), "differs")];
+    expected.sort();
+    assert_eq!(found, expected, "{checked:?}");
+    assert_eq!(checked.repaired, 0);
+    assert_eq!(
+        c.reconciler.check_once().await.unwrap(),
+        checked,
+        "a check writes nothing"
+    );
+    let fixed = c.reconciler.reconcile_once().await.unwrap().unwrap();
+    assert_eq!((fixed.repaired, fixed.removed), (2, 0), "{fixed:?}");
+    assert_read_model_equals_postgres(&app).await;
+    assert!(
+        c.reconciler
+            .check_once()
+            .await
+            .unwrap()
+            .differences
+            .is_empty()
     );
     app.stop().await;
     stack.cleanup().await;

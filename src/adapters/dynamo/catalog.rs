@@ -21,7 +21,7 @@ use mercado_resolvers::{
 };
 use uuid::Uuid;
 
-use crate::workers::projector::{ReadModel, Upsert};
+use crate::workers::projector::{ModelItem, ReadModel, Upsert, digest};
 
 use super::{
     ATTR_CATEGORY, ATTR_CREATED_SORT, ATTR_ID, ATTR_LISTED_SORT, ATTR_LISTING, ATTR_SELLER,
@@ -85,12 +85,17 @@ impl DynamoCatalog {
     /// A conditional put: only over a missing item or an older version. An applied write is
     /// announced; a failed announcement is logged, never undone (a later write or the read
     /// wait's bound covers it).
-    async fn put_if_newer(&self, item: Item, version: i64) -> Result<Upsert, StoreError> {
+    async fn put_if(
+        &self,
+        item: Item,
+        version: i64,
+        condition: Condition,
+    ) -> Result<Upsert, StoreError> {
         let id = match item.get(ATTR_ID) {
             Some(AttributeValue::S(id)) => Uuid::parse_str(id).ok(),
             _ => None,
         };
-        let outcome = self.put_conditionally(item, version).await?;
+        let outcome = self.put_conditionally(item, version, condition).await?;
         if let (Upsert::Applied, Some(changes), Some(id)) = (outcome, &self.changes, id)
             && let Err(e) = changes.announce(AppliedVersion { id, version }).await
         {
@@ -99,14 +104,22 @@ impl DynamoCatalog {
         Ok(outcome)
     }
 
-    async fn put_conditionally(&self, mut item: Item, version: i64) -> Result<Upsert, StoreError> {
+    async fn put_conditionally(
+        &self,
+        mut item: Item,
+        version: i64,
+        condition: Condition,
+    ) -> Result<Upsert, StoreError> {
         item.insert(ATTR_VERSION.into(), AttributeValue::N(version.to_string()));
         let result = self
             .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
-            .condition_expression("attribute_not_exists(#id) OR #version < :version")
+            .condition_expression(match condition {
+                Condition::Newer => "attribute_not_exists(#id) OR #version < :version",
+                Condition::Same => "attribute_exists(#id) AND #version = :version",
+            })
             .expression_attribute_names("#id", ATTR_ID)
             .expression_attribute_names("#version", ATTR_VERSION)
             .expression_attribute_values(":version", AttributeValue::N(version.to_string()))
@@ -174,59 +187,27 @@ fn string_attr(item: &Item, name: &str) -> Option<String> {
 #[async_trait]
 impl ReadModel for DynamoCatalog {
     /// Writes the product's document unless the table already holds this or a newer version.
-    /// Only `ACTIVE` products carry the index attributes, so the browsing indexes list only
-    /// what buyers may see.
     async fn upsert(&self, product: &Product) -> Result<Upsert, StoreError> {
-        let doc = serde_json::to_string(product)
-            .map_err(|e| StoreError::Internal(format!("serialize product: {e}")))?;
-        let mut item: Item = HashMap::from([
-            (
-                ATTR_ID.to_string(),
-                AttributeValue::S(product.id.to_string()),
-            ),
-            (ATTR_DOC.to_string(), AttributeValue::S(doc)),
-            (
-                ATTR_STATUS.to_string(),
-                AttributeValue::S(product.status.as_str().into()),
-            ),
-        ]);
-        item.insert(
-            ATTR_SELLER.into(),
-            AttributeValue::S(product.seller_id.clone()),
-        );
-        item.insert(
-            ATTR_CREATED_SORT.into(),
-            AttributeValue::S(listed_sort(product)),
-        );
-        if let Some(from) = product.variants.iter().map(|v| v.price.amount).min() {
-            item.insert(ATTR_PRICE_FROM.into(), AttributeValue::N(from.to_string()));
-        }
-        if product.status == ProductStatus::Active {
-            item.insert(
-                ATTR_CATEGORY.into(),
-                AttributeValue::S(product.category.clone()),
-            );
-            item.insert(ATTR_LISTING.into(), AttributeValue::S(LISTED.into()));
-            item.insert(
-                ATTR_LISTED_SORT.into(),
-                AttributeValue::S(listed_sort(product)),
-            );
-        }
-        self.put_if_newer(item, product.version).await
+        self.put_if(item_for(product)?, product.version, Condition::Newer)
+            .await
     }
 
     /// Replaces the item with a tombstone that keeps the version (so a late upsert cannot
     /// resurrect it) and no index attributes (so it leaves every index).
     async fn tombstone(&self, id: Uuid, version: i64) -> Result<Upsert, StoreError> {
-        let item: Item = HashMap::from([
-            (ATTR_ID.to_string(), AttributeValue::S(id.to_string())),
-            (ATTR_DELETED.to_string(), AttributeValue::Bool(true)),
-        ]);
-        self.put_if_newer(item, version).await
+        self.put_if(tombstone_item(id), version, Condition::Newer)
+            .await
     }
 
-    /// Every item's id, version and whether it is a tombstone (a full scan, page by page).
-    async fn scan_versions(&self) -> Result<Vec<(String, i64, bool)>, StoreError> {
+    async fn rewrite(&self, product: &Product) -> Result<Upsert, StoreError> {
+        self.put_if(item_for(product)?, product.version, Condition::Same)
+            .await
+    }
+
+    /// Every item (a full scan, page by page). A live item's digest is its document's, unless
+    /// its other attributes (indexes, price, status) are not what that document makes: then
+    /// it matches no document, so the reconciler rewrites it.
+    async fn scan(&self) -> Result<Vec<ModelItem>, StoreError> {
         let mut out = Vec::new();
         let mut start = None;
         loop {
@@ -234,10 +215,6 @@ impl ReadModel for DynamoCatalog {
                 .client
                 .scan()
                 .table_name(&self.table)
-                .projection_expression("#id, #version, #deleted")
-                .expression_attribute_names("#id", ATTR_ID)
-                .expression_attribute_names("#version", ATTR_VERSION)
-                .expression_attribute_names("#deleted", ATTR_DELETED)
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
@@ -248,9 +225,13 @@ impl ReadModel for DynamoCatalog {
                 let Some(id) = string_attr(item, ATTR_ID) else {
                     continue;
                 };
-                let version = version_attr(item);
                 let deleted = matches!(item.get(ATTR_DELETED), Some(AttributeValue::Bool(true)));
-                out.push((id, version, deleted));
+                out.push(ModelItem {
+                    id,
+                    version: version_attr(item),
+                    deleted,
+                    digest: (!deleted).then(|| item_digest(item)),
+                });
             }
             match page.last_evaluated_key() {
                 Some(key) => start = Some(key.clone()),
@@ -258,6 +239,84 @@ impl ReadModel for DynamoCatalog {
             }
         }
     }
+}
+
+/// What `scan` reports for a live item: its document's digest if the item is exactly what
+/// that document makes, else a digest no document has.
+fn item_digest(item: &Item) -> String {
+    const INCONSISTENT: &str = "inconsistent";
+    let Ok(Some(product)) = decode_item(item) else {
+        return INCONSISTENT.into();
+    };
+    let Ok(mut expected) = item_for(&product) else {
+        return INCONSISTENT.into();
+    };
+    expected.insert(
+        ATTR_VERSION.into(),
+        AttributeValue::N(product.version.to_string()),
+    );
+    if &expected == item && version_attr(item) == product.version {
+        digest(&product)
+    } else {
+        INCONSISTENT.into()
+    }
+}
+
+/// The item a product's document makes. Only `ACTIVE` products carry the index attributes, so
+/// the browsing indexes list only what buyers may see.
+fn item_for(product: &Product) -> Result<Item, StoreError> {
+    let doc = serde_json::to_string(product)
+        .map_err(|e| StoreError::Internal(format!("serialize product: {e}")))?;
+    let mut item: Item = HashMap::from([
+        (
+            ATTR_ID.to_string(),
+            AttributeValue::S(product.id.to_string()),
+        ),
+        (ATTR_DOC.to_string(), AttributeValue::S(doc)),
+        (
+            ATTR_STATUS.to_string(),
+            AttributeValue::S(product.status.as_str().into()),
+        ),
+        (
+            ATTR_SELLER.to_string(),
+            AttributeValue::S(product.seller_id.clone()),
+        ),
+        (
+            ATTR_CREATED_SORT.to_string(),
+            AttributeValue::S(listed_sort(product)),
+        ),
+    ]);
+    if let Some(from) = product.variants.iter().map(|v| v.price.amount).min() {
+        item.insert(ATTR_PRICE_FROM.into(), AttributeValue::N(from.to_string()));
+    }
+    if product.status == ProductStatus::Active {
+        item.insert(
+            ATTR_CATEGORY.into(),
+            AttributeValue::S(product.category.clone()),
+        );
+        item.insert(ATTR_LISTING.into(), AttributeValue::S(LISTED.into()));
+        item.insert(
+            ATTR_LISTED_SORT.into(),
+            AttributeValue::S(listed_sort(product)),
+        );
+    }
+    Ok(item)
+}
+
+fn tombstone_item(id: Uuid) -> Item {
+    HashMap::from([
+        (ATTR_ID.to_string(), AttributeValue::S(id.to_string())),
+        (ATTR_DELETED.to_string(), AttributeValue::Bool(true)),
+    ])
+}
+
+/// When a conditional write applies.
+#[derive(Clone, Copy)]
+enum Condition {
+    /// Over a missing item or an older version.
+    Newer,
+    /// Over the same version only (a repair of its content).
+    Same,
 }
 
 fn version_attr(item: &Item) -> i64 {

@@ -37,7 +37,7 @@ use uuid::Uuid;
 
 use crate::workers::{
     Flush,
-    projector::{ReadModel, Upsert},
+    projector::{ModelItem, ReadModel, Upsert},
 };
 
 /// Bumped whenever the schema or what is indexed changes: an index of another format is
@@ -125,7 +125,7 @@ struct Engine {
     writer: Mutex<IndexWriter>,
     fields: Fields,
     /// The version of every product the index holds (tombstones included): the version guard
-    /// and `scan_versions`, without reading the index.
+    /// and `scan`, without reading the index.
     versions: Mutex<HashMap<Uuid, (i64, bool)>>,
     /// Documents added since the last commit.
     dirty: AtomicBool,
@@ -224,16 +224,24 @@ impl Engine {
         Ok(gone)
     }
 
-    /// Replaces what the index holds for `id` with `document`, if `version` is newer.
+    /// Replaces what the index holds for `id` with `document`: if `version` is newer, or
+    /// (`repair`) only if it is the same.
     fn put(
         &self,
         id: Uuid,
         version: i64,
         gone: bool,
         document: TantivyDocument,
+        repair: bool,
     ) -> Result<Upsert, StoreError> {
         let mut versions = self.versions.lock().map_err(|_| poisoned())?;
-        if versions.get(&id).is_some_and(|(held, _)| *held >= version) {
+        let held = versions.get(&id).map(|(held, _)| *held);
+        let applies = if repair {
+            held == Some(version)
+        } else {
+            held.is_none_or(|held| held < version)
+        };
+        if !applies {
             return Ok(Upsert::Stale);
         }
         let writer = self.writer.lock().map_err(|_| poisoned())?;
@@ -457,22 +465,36 @@ impl SearchIndex for TantivySearch {
 impl ReadModel for TantivySearch {
     async fn upsert(&self, product: &Product) -> Result<Upsert, StoreError> {
         let document = self.0.document(product)?;
-        self.0.put(product.id, product.version, false, document)
+        self.0
+            .put(product.id, product.version, false, document, false)
     }
 
     async fn tombstone(&self, id: Uuid, version: i64) -> Result<Upsert, StoreError> {
         let document = self.0.tombstone_document(id, version);
-        self.0.put(id, version, true, document)
+        self.0.put(id, version, true, document, false)
     }
 
-    async fn scan_versions(&self) -> Result<Vec<(String, i64, bool)>, StoreError> {
+    async fn rewrite(&self, product: &Product) -> Result<Upsert, StoreError> {
+        let document = self.0.document(product)?;
+        self.0
+            .put(product.id, product.version, false, document, true)
+    }
+
+    /// From the versions kept in memory: the index keeps no digest (its copy is rewritten
+    /// whole from each event, and `mercado reindex` rebuilds it).
+    async fn scan(&self) -> Result<Vec<ModelItem>, StoreError> {
         Ok(self
             .0
             .versions
             .lock()
             .map_err(|_| poisoned())?
             .iter()
-            .map(|(id, (version, gone))| (id.to_string(), *version, *gone))
+            .map(|(id, (version, deleted))| ModelItem {
+                id: id.to_string(),
+                version: *version,
+                deleted: *deleted,
+                digest: None,
+            })
             .collect())
     }
 }
