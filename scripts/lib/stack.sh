@@ -582,6 +582,7 @@ stack_serve() {
     (
         export MERCADO_LISTEN_ADDR="127.0.0.1:$port"
         export MERCADO_DATA_DIR="$MERCADO_STATE_DIR/serve-$port"
+        export MERCADO_SEARCH_DIR="$MERCADO_STATE_DIR/serve-$port/search"
         export MERCADO_WEB_ROOT="$STACK_ROOT/web-client/app/dist"
         "$bin" provision >/dev/null && "$bin" migrate >/dev/null || exit 1
         exec setsid "$bin" serve

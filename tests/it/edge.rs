@@ -563,6 +563,7 @@ async fn sigterm_drains_in_flight_requests_and_a_second_signal_exits_at_once() {
             .env("MERCADO_IMAGES_BUCKET", &c.images.images_bucket)
             .env_remove("MERCADO_IMAGE_QUEUE_URL")
             .env("MERCADO_DATA_DIR", &stack.data_dir)
+            .env("MERCADO_SEARCH_DIR", stack.data_dir.join("search-sigterm"))
             .env("MERCADO_SHUTDOWN_GRACE_SECONDS", "60")
             .env("RUST_LOG", "warn")
             .kill_on_drop(true)
