@@ -2,18 +2,50 @@
 //! per-service `AWS_ENDPOINT_URL_<SERVICE>`, credentials chain), so the same binary talks to
 //! AWS or to a local AWS-API server unchanged.
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig, timeout::TimeoutConfig};
 
 /// Region used when none is configured: local stacks rarely set one.
 const FALLBACK_REGION: &str = "us-east-1";
 
+/// Bounds on every AWS call, retries included, so a service that is away makes requests fail
+/// fast (`UNAVAILABLE` within two seconds) instead of hanging them; long polls get their own.
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(1000);
+const OPERATION_TIMEOUT: Duration = Duration::from_millis(2000);
+
+fn timeouts(operation: Duration) -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_timeout(operation)
+        .build()
+}
+
 pub async fn load() -> SdkConfig {
-    let loaded = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    let defaults = || {
+        aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts(OPERATION_TIMEOUT))
+    };
+    let loaded = defaults().load().await;
     if loaded.region().is_some() {
         return loaded;
     }
-    aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new(FALLBACK_REGION))
-        .load()
-        .await
+    defaults().region(Region::new(FALLBACK_REGION)).load().await
+}
+
+/// An EventBridge client for the relay: nobody waits on it, and a publish that times out is
+/// retried (and may then go out twice), so it may take longer than a request's calls.
+pub fn publishing_eventbridge(sdk: &SdkConfig) -> aws_sdk_eventbridge::Client {
+    let config = aws_sdk_eventbridge::config::Builder::from(sdk)
+        .timeout_config(timeouts(Duration::from_secs(10)))
+        .build();
+    aws_sdk_eventbridge::Client::from_conf(config)
+}
+
+/// An SQS client for long polls of `wait_seconds`: its calls may take that long and more.
+pub fn long_poll_sqs(sdk: &SdkConfig, wait_seconds: i32) -> aws_sdk_sqs::Client {
+    let wait = Duration::from_secs(u64::try_from(wait_seconds.max(0)).unwrap_or(0));
+    let config = aws_sdk_sqs::config::Builder::from(sdk)
+        .timeout_config(timeouts(wait + Duration::from_secs(10)))
+        .build();
+    aws_sdk_sqs::Client::from_conf(config)
 }

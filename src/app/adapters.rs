@@ -127,14 +127,14 @@ impl Adapters {
             BusKind::Eventbridge => {
                 let sqs = |url: String| -> Arc<dyn Inbox> {
                     Arc::new(SqsInbox::new(
-                        aws_sdk_sqs::Client::new(&aws),
+                        crate::adapters::aws::long_poll_sqs(&aws, config.sqs_wait_seconds),
                         url,
                         config.sqs_wait_seconds,
                     ))
                 };
                 (
                     Arc::new(EventBridgePublisher::new(
-                        aws_sdk_eventbridge::Client::new(&aws),
+                        crate::adapters::aws::publishing_eventbridge(&aws),
                         &config.aws.event_bus_name,
                     )),
                     (
@@ -187,7 +187,11 @@ impl Adapters {
         ));
         let image_events = Arc::new(ImageEvents::new(inventory.clone()));
         let image_consumer = config.images.image_queue_url.as_ref().map(|url| {
-            let inbox = SqsInbox::new(aws_sdk_sqs::Client::new(&aws), url, config.sqs_wait_seconds);
+            let inbox = SqsInbox::new(
+                crate::adapters::aws::long_poll_sqs(&aws, config.sqs_wait_seconds),
+                url,
+                config.sqs_wait_seconds,
+            );
             Arc::new(Consumer::new(Arc::new(inbox), image_events.clone()))
         });
         let profiles = Arc::new(DynamoProfiles::new(

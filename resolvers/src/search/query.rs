@@ -46,7 +46,7 @@ fn offset(after: &str) -> Option<usize> {
 impl SearchQuery {
     /// Searches active products: every word of `query` must appear in the name, description,
     /// category or a variant's name, SKU or attributes (words of five letters or more also
-    /// match with one typo). Best matches first, newest first among equals, unless `sort`
+    /// match with one typo; a query needs at least one letter or digit). Best matches first, newest first among equals, unless `sort`
     /// says otherwise. `query` is 1 to 200 characters; `first` 1 to 100 (default 20); `facets`
     /// are counted over every match. Results stop at the 1000th (relevance order is not
     /// stable while the catalog changes, so deeper pages could not be trusted): narrow the
@@ -69,6 +69,10 @@ impl SearchQuery {
         let filter = filter.unwrap_or_default();
         let mut checks = Checks::new("");
         let text = checks.text("query", &query, 1, TEXT_MAX_CHARS);
+        // Punctuation alone holds no word to look for: it would match everything.
+        if !text.is_empty() && !text.chars().any(char::is_alphanumeric) {
+            checks.fail("query", "must contain a letter or a digit");
+        }
         for (field, value) in [
             ("minPrice", filter.min_price),
             ("maxPrice", filter.max_price),

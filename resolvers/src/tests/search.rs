@@ -135,6 +135,7 @@ async fn bad_searches_are_refused_naming_the_field_and_never_reach_the_index() {
     let h = Harness::new();
     for (vars, field) in [
         (json!({"q": "   "}), "query"),
+        (json!({"q": " ?! - "}), "query"),
         (json!({"q": "x".repeat(500)}), "query"),
         (json!({"q": "lamp", "after": "nope"}), "after"),
         (

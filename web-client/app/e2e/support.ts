@@ -6,6 +6,7 @@ import AxeBuilder from '@axe-core/playwright';
 import type { TadaDocumentNode } from 'gql.tada';
 import { sentText } from '../src/api/documents';
 import { ConfirmSignUpMutation, DevMailboxQuery, SignInMutation, SignUpMutation, UpdateProfileMutation } from '../src/api/ops/account';
+import { SearchQuery } from '../src/api/ops/catalog';
 import { CreateProductMutation } from '../src/api/ops/inventory';
 
 export const PASSWORD = 'correct horse 42';
@@ -16,6 +17,16 @@ export function uniqueEmail(who: string): string {
 
 export function unique(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+}
+
+/** A made-up word of `length` letters, unlike any other product's words (search finds it alone). */
+export function uniqueWord(length = 9): string {
+  const letters = 'bcdfghjklmnpqrstvwxz';
+  const vowels = 'aeiou';
+  return Array.from({ length }, (_, i) => {
+    const set = i % 2 ? vowels : letters;
+    return set[Math.floor(Math.random() * set.length)];
+  }).join('');
 }
 
 /** Signs up through the pages: form, confirmation with the development mailbox, sign-in. */
@@ -91,6 +102,14 @@ export async function apiProduct(
     token,
   );
   return { id: createProduct.id, variantIds: createProduct.variants.map((v) => v.id) };
+}
+
+/** Waits until search finds `total` products for `query` (search follows writes a moment later). */
+export async function untilSearchable(request: APIRequestContext, query: string, total: number): Promise<void> {
+  const variables = { query, sort: 'RELEVANCE' as const, first: 1, facets: [] };
+  await expect
+    .poll(async () => (await gql(request, SearchQuery, variables)).search.total, { timeout: 10_000, intervals: [100, 200, 500] })
+    .toBe(total);
 }
 
 /** Signs a browser page in with a session made through the API. */

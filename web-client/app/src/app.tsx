@@ -18,6 +18,7 @@ import { Home } from './pages/Home';
 import { OrderPage } from './pages/Order';
 import { Orders } from './pages/Orders';
 import { ProductPage } from './pages/Product';
+import { SearchPage } from './pages/Search';
 import { SellerPage } from './pages/Seller';
 import { Console } from './pages/seller/Console';
 import { Editor } from './pages/seller/Editor';
@@ -36,6 +37,7 @@ interface Route {
 const ROUTES: Route[] = [
   { path: '/', view: () => <Home /> },
   { path: '/catalog', view: () => <Catalog /> },
+  { path: '/search', view: () => <SearchPage /> },
   { path: '/products/:id', view: (p) => <ProductPage key={p.id} id={p.id} /> },
   { path: '/sellers/:id', view: (p) => <SellerPage key={p.id} id={p.id} /> },
   { path: '/signup', view: () => <SignUp /> },

@@ -5,6 +5,7 @@ import { useViewer } from '../auth/useViewer';
 import { cart } from '../cart';
 import { useExternal } from '../lib/store';
 import { Link, navigate, useLocation } from '../router';
+import { SearchBox } from './SearchBox';
 
 export function Nav() {
   const viewer = useViewer();
@@ -30,6 +31,7 @@ export function Nav() {
   return (
     <header class="top">
       <Link href="/" class="brand">mercado</Link>
+      <SearchBox />
       <nav aria-label="Main">
         <ul>
           {item('/catalog', 'Catalog')}

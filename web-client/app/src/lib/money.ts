@@ -1,3 +1,6 @@
+/** The store's currency: prices typed in forms and the search's price ranges (minor units) are in it. */
+export const CURRENCY = 'EUR';
+
 export interface Money {
   amount: number;
   currency: string;

@@ -5,10 +5,9 @@ import { SellerQuery } from '../api/ops/catalog';
 import { Field, Select } from '../components/Field';
 import { PageTitle } from '../components/PageTitle';
 import { ProductList } from '../components/ProductList';
-import { toMajor, toMinor } from '../lib/money';
+import { CURRENCY, toMajor, toMinor } from '../lib/money';
 import { navigate, useLocation } from '../router';
 
-const CURRENCY = 'EUR';
 const SORTS = [
   ['NEWEST', 'Newest first'],
   ['OLDEST', 'Oldest first'],

@@ -69,3 +69,29 @@ export const SellerQuery = graphql(`
     seller(id: $id) { id storeName description }
   }
 `);
+
+/** One page of search results; the first page also asks for the facets (later pages pass []). */
+export const SearchQuery = graphql(
+  `
+  query Search(
+    $query: String!
+    $filter: ProductFilter
+    $sort: SearchSort!
+    $first: Int!
+    $after: String
+    $facets: [SearchFacet!]!
+  ) {
+    search(query: $query, filter: $filter, sort: $sort, first: $first, after: $after, facets: $facets) {
+      total
+      edges { cursor node { ...ProductCard } }
+      pageInfo { hasNextPage endCursor }
+      facets {
+        categories { value count }
+        sellers { value count }
+        prices { min max count }
+      }
+    }
+  }
+`,
+  [ProductCard],
+);
