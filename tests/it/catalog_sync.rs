@@ -38,7 +38,7 @@ async fn assert_read_model_equals_postgres(app: &App) {
     }
 }
 
-async fn all_events(stack: &Stack) -> Vec<EventEnvelope> {
+pub async fn all_events(stack: &Stack) -> Vec<EventEnvelope> {
     let rows: Vec<(uuid::Uuid, String, uuid::Uuid, i64, chrono::DateTime<chrono::Utc>, Value)> =
         sqlx::query_as("SELECT id, event_type, aggregate_id, version, occurred_at, payload FROM outbox ORDER BY seq")
             .fetch_all(&mut stack.pg().await)

@@ -11,6 +11,7 @@ mod bench_lag;
 mod bench_saga;
 mod browser;
 mod catalog_sync;
+mod chaos;
 mod edge;
 mod inventory;
 mod live_catalog;

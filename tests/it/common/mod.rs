@@ -245,7 +245,12 @@ impl Stack {
     }
 
     pub async fn count(&self, sql: &'static str) -> i64 {
-        sqlx::query_scalar(sql)
+        self.count_dynamic(sql).await
+    }
+
+    /// [`Stack::count`] for a statement built at run time (by the test itself).
+    pub async fn count_dynamic(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
             .fetch_one(&mut self.pg().await)
             .await
             .unwrap()
