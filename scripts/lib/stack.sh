@@ -357,6 +357,16 @@ EOF
     export MERCADO_PG_ADMIN_URL="$base/postgres"
 }
 
+# The command that restarts the private cluster this shell started (for the fault suite, which
+# restarts PostgreSQL under load); empty when it reuses a server it did not start.
+stack_pg_restart_command() {
+    [[ "$STACK_PG_STARTED" -eq 1 && -n "$_STACK_PG_DATA" ]] || return 0
+    local port=${STACK_PG_BASE_URL##*:} runner=""
+    [[ "$_STACK_PG_OSUSER" == "$(id -un)" ]] || runner="runuser -u $_STACK_PG_OSUSER --"
+    printf 'cd / && %s %q -D %q -m fast -w -t 60 -o %q restart >/dev/null' \
+        "$runner" "$_STACK_PG_BIN/pg_ctl" "$_STACK_PG_DATA" "-p $port"
+}
+
 # Pick the OS user for the private cluster (_STACK_PG_OSUSER) and a directory
 # it owns (_STACK_PG_ROOT), normally $MERCADO_STATE_DIR/pg. Sets globals, so
 # never call it in $(...).

@@ -10,9 +10,10 @@ use aws_config::{BehaviorVersion, Region, SdkConfig, timeout::TimeoutConfig};
 const FALLBACK_REGION: &str = "us-east-1";
 
 /// Bounds on every AWS call, retries included, so a service that is away makes requests fail
-/// fast (`UNAVAILABLE` within two seconds) instead of hanging them; long polls get their own.
+/// fast (`UNAVAILABLE` within two seconds, answer included) instead of hanging them; long
+/// polls and the relay get their own.
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(1000);
-const OPERATION_TIMEOUT: Duration = Duration::from_millis(2000);
+const OPERATION_TIMEOUT: Duration = Duration::from_millis(1500);
 
 fn timeouts(operation: Duration) -> TimeoutConfig {
     TimeoutConfig::builder()

@@ -750,10 +750,21 @@ async fn chaos_graceful_shutdown_with_clients_connected() {
     let created = leaving
         .graphql(
             Some(&seller),
-            "mutation($i: CreateProductInput!) { createProduct(input: $i) { variants { id } } }",
+            "mutation($i: CreateProductInput!) { createProduct(input: $i) { id consistencyToken variants { id } } }",
             json!({"i": {"name": "Shutdown", "category": "chaos", "variants": [{"sku": "SD-1", "price": {"amount": 500, "currency": "EUR"}, "onHand": 100}]}}),
         )
         .await;
+    let product = id_of(&created, "createProduct");
+    // A version that will never exist: a read with it waits the whole read wait (2 s), so it
+    // is surely in flight when the signal comes.
+    let mut never = mercado_resolvers::catalog::live::decode_token(
+        created["data"]["createProduct"]["consistencyToken"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    never[0].version = 99;
+    let never = mercado_resolvers::catalog::live::encode_token(&never);
     let variant = created["data"]["createProduct"]["variants"][0]["id"]
         .as_str()
         .unwrap()
@@ -777,20 +788,20 @@ async fn chaos_graceful_shutdown_with_clients_connected() {
     }
     // Requests in flight when the signal comes.
     let in_flight: Vec<_> = (0..20)
-        .map(|n| {
-            let (base, seller) = (leaving.base.clone(), seller.clone());
+        .map(|_| {
+            let (base, product, never) = (leaving.base.clone(), product.clone(), never.clone());
             tokio::spawn(async move {
                 reqwest::Client::new()
                     .post(format!("{base}/graphql"))
-                    .bearer_auth(seller)
-                    .json(&json!({"query": crate::common::CREATE_PRODUCT, "variables": {"input": {"name": format!("In flight {n}"), "category": "chaos"}}}))
+                    .json(&json!({"query": "query($id: ID!, $c: [String!]) { product(id: $id, consistency: $c) { id } }",
+                                  "variables": {"id": product, "c": [never]}}))
                     .send()
                     .await
                     .map(|r| r.status().as_u16())
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(20)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let (exit_after, status) = leaving.terminate().await;
     let mut completed = 0;
     for request in in_flight {
@@ -927,6 +938,194 @@ async fn chaos_poison_and_duplicates_at_volume() {
     let ok = passed(&outcome) && dead >= poison;
     record(with(outcome.clone(), json!({"passed": ok})));
     app.stop().await;
+    stack.cleanup().await;
+    assert!(ok, "{outcome}");
+}
+
+/// Restarts PostgreSQL with the command `scripts/chaos` exports (its own private cluster).
+async fn restart_postgres() -> Duration {
+    let command = std::env::var("MERCADO_CHAOS_PG_RESTART").unwrap_or_default();
+    assert!(
+        !command.is_empty(),
+        "MERCADO_CHAOS_PG_RESTART is not set: run this scenario through scripts/chaos"
+    );
+    let started = Instant::now();
+    let status = Command::new("bash")
+        .args(["-c", &command])
+        .status()
+        .await
+        .unwrap();
+    assert!(status.success(), "restarting PostgreSQL failed: {status}");
+    started.elapsed()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "fault suite: scripts/chaos"]
+async fn chaos_postgres_restart_recovers_pools_and_listeners() {
+    let stack = Stack::new(BusKind::Inprocess).await;
+    let observer = stack.start_with(stack.quiet()).await;
+    // Clients and subscriptions on an instance without workers; the workers' instance relays
+    // only on NOTIFY here (its polling fallback is 10 s), so a lost LISTEN would show.
+    let api = Server::start(&stack, &stack.quiet(), &[]).await;
+    let mut workers = Server::start(
+        &stack,
+        &stack.config,
+        &[("MERCADO_RELAY_POLL_MS", "10000".into())],
+    )
+    .await;
+    let seller = stack.token("chaos-seller", &[Role::Seller]);
+    let buyer = stack.token("chaos-buyer", &[Role::Buyer]);
+    let created = api
+        .graphql(
+            Some(&seller),
+            "mutation($i: CreateProductInput!) { createProduct(input: $i) { variants { id } } }",
+            json!({"i": {"name": "Restart", "category": "chaos", "variants": [{"sku": "PGR-1", "price": {"amount": 500, "currency": "EUR"}, "onHand": 10}]}}),
+        )
+        .await;
+    let variant = created["data"]["createProduct"]["variants"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // An order whose saga waits for the workers, followed from before the restart.
+    workers.kill().await;
+    let placed = api
+        .graphql(Some(&buyer), PLACE, json!({"i": {"items": [{"variantId": variant, "quantity": 1}], "paymentToken": "tok_approve",
+                                                "idempotencyKey": "pg-restart", "shippingAddress": shipping_address()}}))
+        .await;
+    let order = id_of(&placed, "placeOrder");
+    let mut socket = ws_acked(&api.base, Some(&buyer)).await;
+    ws_subscribe(
+        &mut socket,
+        "1",
+        &format!("subscription {{ orderStatus(orderId: \"{order}\") {{ status }} }}"),
+    )
+    .await;
+    let first = crate::common::ws_next(&mut socket).await;
+    assert_eq!(
+        first["payload"]["data"]["orderStatus"]["status"], "PENDING",
+        "{first}"
+    );
+
+    // Requests keep coming while PostgreSQL restarts.
+    let stop = Arc::new(AtomicBool::new(false));
+    let traffic = {
+        let (stop, base, seller) = (stop.clone(), api.base.clone(), seller.clone());
+        tokio::spawn(async move {
+            let server = Server {
+                base,
+                port: 0,
+                env: Vec::new(),
+                child: None,
+            };
+            let mut codes = std::collections::BTreeMap::<String, u64>::new();
+            while !stop.load(Ordering::Relaxed) {
+                let answer = server
+                    .graphql(
+                        Some(&seller),
+                        crate::common::CREATE_PRODUCT,
+                        json!({"input": {"name": "During restart", "category": "chaos"}}),
+                    )
+                    .await;
+                let code = answer["errors"][0]["extensions"]["code"]
+                    .as_str()
+                    .unwrap_or("OK")
+                    .to_string();
+                *codes.entry(code).or_default() += 1;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            codes
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let restart = restart_postgres().await;
+    let back = Instant::now();
+    let recovered = until(
+        Duration::from_secs(30),
+        "requests succeed again",
+        async || {
+            api.graphql(
+                Some(&seller),
+                crate::common::CREATE_PRODUCT,
+                json!({"input": {"name": "After", "category": "chaos"}}),
+            )
+            .await["data"]["createProduct"]
+                .is_object()
+        },
+    )
+    .await;
+    stop.store(true, Ordering::Relaxed);
+    let codes = traffic.await.unwrap();
+
+    // The workers come back; the subscription opened before the restart sees the rest.
+    workers.restart().await;
+    let mut seen = vec!["PENDING".to_string()];
+    let followed = tokio::time::timeout(Duration::from_secs(30), async {
+        while seen.last().map(String::as_str) != Some("CONFIRMED") {
+            let next = crate::common::ws_next(&mut socket).await;
+            match next["payload"]["data"]["orderStatus"]["status"].as_str() {
+                Some(status) => seen.push(status.to_string()),
+                None => panic!("the subscription ended without the order's end: {next}"),
+            }
+        }
+    })
+    .await
+    .is_ok();
+
+    // And again with the workers running: their LISTEN must come back, or the relay would
+    // wait for its 10 s poll.
+    restart_postgres().await;
+    until(
+        Duration::from_secs(30),
+        "requests succeed again",
+        async || {
+            api.graphql(None, "{ __typename }", json!({})).await["data"].is_object()
+                && stack.count("SELECT 1::bigint").await == 1
+        },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let late = api
+        .graphql(
+            Some(&seller),
+            crate::common::CREATE_PRODUCT,
+            json!({"input": {"name": "Relayed", "category": "chaos"}}),
+        )
+        .await;
+    let late = id_of(&late, "createProduct");
+    let relayed = until(
+        Duration::from_secs(30),
+        "a write after the restart reaches the catalog",
+        async || {
+            api.graphql(
+                None,
+                "query($id: ID!) { product(id: $id) { id } }",
+                json!({"id": late}),
+            )
+            .await["data"]["product"]
+                .is_object()
+        },
+    )
+    .await;
+
+    let outcome = settled(&stack, &observer, None).await;
+    let outcome = with(
+        outcome,
+        json!({
+            "scenario": "postgres restart",
+            "restart_ms": restart.as_millis() as u64,
+            "answers_during_restart": codes,
+            "requests_recovered_ms": recovered.as_millis() as u64,
+            "recovered_after_ms": back.elapsed().as_millis() as u64,
+            "subscription_saw": seen,
+            "relay_lag_after_restart_ms": relayed.as_millis() as u64,
+        }),
+    );
+    let ok = passed(&outcome) && followed && relayed < Duration::from_secs(5);
+    record(with(outcome.clone(), json!({"passed": ok})));
+    drop(workers);
+    drop(api);
+    observer.stop().await;
     stack.cleanup().await;
     assert!(ok, "{outcome}");
 }

@@ -214,7 +214,7 @@ impl CatalogFeed {
         while !missing.is_empty() {
             match tokio::time::timeout_at(deadline, announcements.recv()).await {
                 Err(_) | Ok(Err(RecvError::Closed)) => break,
-                Ok(Ok(applied)) => {
+                Ok(Ok(applied)) if applied != AppliedVersion::MISSED => {
                     if let Some((want, have)) = missing.get_mut(&applied.id) {
                         *have = (*have).max(applied.version);
                         if *have >= *want {
@@ -222,7 +222,7 @@ impl CatalogFeed {
                         }
                     }
                 }
-                Ok(Err(RecvError::Lagged(_))) => {
+                Ok(Ok(_)) | Ok(Err(RecvError::Lagged(_))) => {
                     let ids: Vec<Uuid> = missing.keys().copied().collect();
                     refresh(&mut missing, self.reader.versions(&ids).await?);
                 }
@@ -271,12 +271,12 @@ async fn fan_out(feed: Weak<CatalogFeed>, mut announcements: broadcast::Receiver
         };
         let Some(feed) = feed.upgrade() else { return };
         match received {
-            Ok(applied) => {
+            Ok(applied) if applied != AppliedVersion::MISSED => {
                 feed.stats.announcements.fetch_add(1, Ordering::Relaxed);
                 feed.fan_out_one(applied.id);
             }
             // Some announcements were lost: every watched product is re-read once.
-            Err(RecvError::Lagged(_)) => {
+            Ok(_) | Err(RecvError::Lagged(_)) => {
                 let ids: Vec<Uuid> = feed
                     .watchers
                     .lock()

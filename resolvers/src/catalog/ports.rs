@@ -70,6 +70,15 @@ pub struct AppliedVersion {
     pub version: i64,
 }
 
+impl AppliedVersion {
+    /// Announced when some announcements may have been missed (the notifier reconnected):
+    /// every waiting read and every follower re-reads.
+    pub const MISSED: AppliedVersion = AppliedVersion {
+        id: Uuid::nil(),
+        version: 0,
+    };
+}
+
 /// Tells every server instance which versions the read model applied, right after each
 /// write (projector or reconciler).
 #[async_trait]

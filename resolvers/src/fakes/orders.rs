@@ -98,7 +98,22 @@ impl FakeOrders {
     /// Moves a non-terminal order to `to` as the saga would (recording the transition and
     /// announcing it); false when the order is missing or already terminal.
     pub fn advance(&self, id: Uuid, to: OrderStatus, reason: Option<&str>) -> bool {
-        let moved = match self.inner.lock() {
+        let moved = self.advance_unannounced(id, to, reason);
+        if moved {
+            let _ = self.events.send(id);
+        }
+        moved
+    }
+
+    /// Announces that announcements may have been missed (as the PostgreSQL notifier does
+    /// after reconnecting): every follower re-reads.
+    pub fn announce_missed(&self) {
+        let _ = self.events.send(Uuid::nil());
+    }
+
+    /// [`FakeOrders::advance`] whose announcement is lost (as during a database restart).
+    pub fn advance_unannounced(&self, id: Uuid, to: OrderStatus, reason: Option<&str>) -> bool {
+        match self.inner.lock() {
             Ok(mut inner) => {
                 let at = inner.clock.tick();
                 match inner.orders.get_mut(&id) {
@@ -118,11 +133,7 @@ impl FakeOrders {
                 }
             }
             Err(_) => false,
-        };
-        if moved {
-            let _ = self.events.send(id);
         }
-        moved
     }
 
     /// The order as stored now.

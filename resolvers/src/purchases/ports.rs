@@ -118,7 +118,8 @@ pub trait PaymentGateway: Send + Sync {
 
 /// Tells which orders changed, on whichever server instance the change happened.
 pub trait OrderEvents: Send + Sync {
-    /// A stream of order ids whose transitions grew.
+    /// A stream of order ids whose transitions grew. `Uuid::nil()` means some may have been
+    /// missed (the notifier reconnected): every follower re-reads its order.
     fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Uuid>;
 }
 

@@ -304,7 +304,7 @@ impl PurchasesSubscription {
                     return None;
                 }
                 match s.events.recv().await {
-                    Ok(id) if id != s.id => continue,
+                    Ok(id) if id != s.id && !id.is_nil() => continue,
                     Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
                 }

@@ -669,3 +669,29 @@ async fn my_sales_lists_the_orders_holding_the_sellers_lines_and_only_those_line
         .await
         .refused("BAD_USER_INPUT", Some("after"));
 }
+
+/// A transition whose announcement was lost (the database restarted under the notifier) still
+/// reaches the follower once the notifier says announcements were missed.
+#[tokio::test]
+async fn order_status_catches_up_when_announcements_were_missed() {
+    let h = Harness::new();
+    let (mug, _) = shop(&h);
+    let id = placed(&h, &buyer("ana"), &[(mug, 1)], "k").await;
+    let mut status = h
+        .gql(STATUS)
+        .by(&buyer("ana"))
+        .vars(json!({"id": id}))
+        .stream();
+    assert_eq!(status.next().await.ok()["orderStatus"]["status"], "PENDING");
+    assert!(
+        h.orders
+            .advance_unannounced(id, OrderStatus::StockHeld, None)
+    );
+    assert!(h.orders.advance_unannounced(id, OrderStatus::Paid, None));
+    h.orders.announce_missed();
+    assert_eq!(
+        status.next().await.ok()["orderStatus"]["status"],
+        "STOCK_HELD"
+    );
+    assert_eq!(status.next().await.ok()["orderStatus"]["status"], "PAID");
+}

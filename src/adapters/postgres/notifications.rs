@@ -22,28 +22,43 @@ const CATALOG_CHANNEL: &str = "mercado_catalog";
 /// Notifications buffered per subscriber before it lags (a lagging subscriber re-reads).
 const CAPACITY: usize = 1024;
 
-/// Listens on `channel` in the background and broadcasts each payload `parse` accepts.
+/// Listens on `channel` in the background and broadcasts each payload `parse` accepts. When
+/// the connection was lost (PostgreSQL restarted), notifications sent meanwhile are gone: once
+/// listening again it broadcasts `missed`, which tells every subscriber to re-read.
 pub(crate) fn listen<T: Clone + Send + 'static>(
     pool: PgPool,
     channel: &'static str,
     parse: fn(&str) -> Option<T>,
+    missed: T,
 ) -> broadcast::Sender<T> {
     let (sender, _) = broadcast::channel(CAPACITY);
     let tx = sender.clone();
     tokio::spawn(async move {
+        let mut lost = false;
         loop {
             match PgListener::connect_with(&pool).await {
                 Ok(mut listener) => {
                     if listener.listen(channel).await.is_ok() {
-                        while let Ok(n) = listener.recv().await {
+                        if lost {
+                            tracing::info!(channel, "LISTEN re-established");
+                            let _ = tx.send(missed.clone());
+                        }
+                        // `try_recv` says when the connection is gone (`recv` would reconnect
+                        // silently, hiding that notifications were lost).
+                        while let Ok(Some(n)) = listener.try_recv().await {
                             if let Some(value) = parse(n.payload()) {
                                 // No receivers is fine: nobody is watching.
                                 let _ = tx.send(value);
                             }
                         }
+                        tracing::warn!(channel, "LISTEN connection lost; reconnecting");
+                        lost = true;
                     }
                 }
-                Err(e) => tracing::warn!(channel, error = %e, "LISTEN unavailable"),
+                Err(e) => {
+                    lost = true;
+                    tracing::warn!(channel, error = %e, "LISTEN unavailable");
+                }
             }
             if pool.is_closed() {
                 return;
@@ -62,7 +77,12 @@ pub struct PgOrderEvents {
 impl PgOrderEvents {
     pub fn start(pool: PgPool) -> Self {
         Self {
-            sender: listen(pool, STATUS_CHANNEL, |p| Uuid::parse_str(p).ok()),
+            sender: listen(
+                pool,
+                STATUS_CHANNEL,
+                |p| Uuid::parse_str(p).ok(),
+                Uuid::nil(),
+            ),
         }
     }
 }
@@ -81,7 +101,7 @@ pub struct PgSagaWakeups {
 impl PgSagaWakeups {
     pub fn start(pool: PgPool) -> Self {
         Self {
-            sender: listen(pool, SAGA_CHANNEL, |p| Uuid::parse_str(p).ok()),
+            sender: listen(pool, SAGA_CHANNEL, |p| Uuid::parse_str(p).ok(), Uuid::nil()),
         }
     }
 }
@@ -101,7 +121,12 @@ pub struct PgCatalogChanges {
 impl PgCatalogChanges {
     pub fn start(pool: PgPool) -> Self {
         Self {
-            sender: listen(pool.clone(), CATALOG_CHANNEL, parse_applied),
+            sender: listen(
+                pool.clone(),
+                CATALOG_CHANNEL,
+                parse_applied,
+                AppliedVersion::MISSED,
+            ),
             pool,
         }
     }

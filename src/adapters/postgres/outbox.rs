@@ -52,7 +52,7 @@ pub struct PgOutbox {
 impl PgOutbox {
     pub fn start(pool: PgPool) -> Self {
         Self {
-            wakeups: listen(pool.clone(), CHANNEL, |_| Some(())),
+            wakeups: listen(pool.clone(), CHANNEL, |_| Some(()), ()),
             pool,
         }
     }
