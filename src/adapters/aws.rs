@@ -22,10 +22,12 @@ fn timeouts(operation: Duration) -> TimeoutConfig {
         .build()
 }
 
+/// The standard sources, with mercado's bounds on every call.
+fn defaults() -> aws_config::ConfigLoader {
+    aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts(OPERATION_TIMEOUT))
+}
+
 pub async fn load() -> SdkConfig {
-    let defaults = || {
-        aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts(OPERATION_TIMEOUT))
-    };
     let loaded = defaults().load().await;
     if loaded.region().is_some() {
         return loaded;
@@ -49,4 +51,45 @@ pub fn long_poll_sqs(sdk: &SdkConfig, wait_seconds: i32) -> aws_sdk_sqs::Client 
         .timeout_config(timeouts(wait + Duration::from_secs(10)))
         .build();
     aws_sdk_sqs::Client::from_conf(config)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// Was a defect: with no bounds, a DynamoDB that accepted connections and never answered
+    /// held every catalog read (and its client) indefinitely.
+    #[tokio::test]
+    async fn a_service_that_never_answers_fails_the_call_within_two_seconds() {
+        let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", silent.local_addr().unwrap());
+        let held = tokio::spawn(async move {
+            let mut open = Vec::new();
+            while let Ok((socket, _)) = silent.accept().await {
+                open.push(socket); // accepted, never answered
+            }
+        });
+        let sdk = defaults()
+            .region(Region::new(FALLBACK_REGION))
+            .endpoint_url(endpoint)
+            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                "test", "test", None, None, "test",
+            ))
+            .load()
+            .await;
+        let started = std::time::Instant::now();
+        let call = aws_sdk_dynamodb::Client::new(&sdk).list_tables().send();
+        let answer = tokio::time::timeout(Duration::from_secs(10), call)
+            .await
+            .expect("no answer within 10 s: AWS calls are unbounded");
+        assert!(answer.is_err());
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+        held.abort();
+    }
 }

@@ -155,20 +155,7 @@ async fn eventbridge_poison_message_is_dead_lettered_and_the_flow_goes_on() {
     let mut dead = 0;
     for _ in 0..20 {
         consumer.consume_once().await.unwrap();
-        let attrs = sqs
-            .get_queue_attributes()
-            .queue_url(&dlq)
-            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
-            .send()
-            .await
-            .unwrap();
-        dead = attrs
-            .attributes()
-            .and_then(|a| {
-                a.get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
-            })
-            .and_then(|n| n.parse::<i32>().ok())
-            .unwrap_or(0);
+        dead = crate::common::queue_depth(&sqs, &dlq).await;
         if dead == 1 {
             break;
         }

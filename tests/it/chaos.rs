@@ -192,6 +192,16 @@ impl Server {
         (started.elapsed(), status)
     }
 
+    /// `createProduct` of `name` in category `chaos`; the whole answer.
+    async fn create(&self, token: &str, name: &str) -> Value {
+        self.graphql(
+            Some(token),
+            crate::common::CREATE_PRODUCT,
+            json!({"input": {"name": name, "category": "chaos"}}),
+        )
+        .await
+    }
+
     async fn graphql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
         let mut request = reqwest::Client::new()
             .post(format!("{}/graphql", self.base))
@@ -522,13 +532,7 @@ async fn chaos_dynamodb_away_fails_fast_then_converges() {
     .await;
     let seller = stack.token("chaos-seller", &[Role::Seller]);
     const READ: &str = "query($id: ID!) { product(id: $id) { id } }";
-    let first = server
-        .graphql(
-            Some(&seller),
-            crate::common::CREATE_PRODUCT,
-            json!({"input": {"name": "Before", "category": "chaos"}}),
-        )
-        .await;
+    let first = server.create(&seller, "Before").await;
     let before = id_of(&first, "createProduct");
     until(
         Duration::from_secs(10),
@@ -545,13 +549,7 @@ async fn chaos_dynamodb_away_fails_fast_then_converges() {
     let mut ready_503 = false;
     let mut written = Vec::new();
     while outage.elapsed() < away {
-        let created = server
-            .graphql(
-                Some(&seller),
-                crate::common::CREATE_PRODUCT,
-                json!({"input": {"name": "During", "category": "chaos"}}),
-            )
-            .await;
+        let created = server.create(&seller, "During").await;
         if created["data"]["createProduct"].is_object() {
             committed += 1;
             written.push(id_of(&created, "createProduct"));
@@ -675,13 +673,7 @@ async fn chaos_bus_away_backlog_grows_then_drains() {
     let (mut committed, mut peak) = (0u64, 0i64);
     let mut ids = Vec::new();
     while outage.elapsed() < away {
-        let created = server
-            .graphql(
-                Some(&seller),
-                crate::common::CREATE_PRODUCT,
-                json!({"input": {"name": "Queued", "category": "chaos"}}),
-            )
-            .await;
+        let created = server.create(&seller, "Queued").await;
         if created["data"]["createProduct"].is_object() {
             committed += 1;
             let id = id_of(&created, "createProduct");
@@ -904,22 +896,7 @@ async fn chaos_poison_and_duplicates_at_volume() {
         Duration::from_secs(120),
         "poison in the dead-letter queue",
         async || {
-            let attrs = sqs
-                .get_queue_attributes()
-                .queue_url(&dlq)
-                .attribute_names(
-                    aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages,
-                )
-                .send()
-                .await
-                .unwrap();
-            dead = attrs
-                .attributes()
-                .and_then(|a| {
-                    a.get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
-                })
-                .and_then(|n| n.parse::<usize>().ok())
-                .unwrap_or(0);
+            dead = crate::common::queue_depth(&sqs, &dlq).await;
             dead >= poison
         },
     )
@@ -1020,13 +997,7 @@ async fn chaos_postgres_restart_recovers_pools_and_listeners() {
             };
             let mut codes = std::collections::BTreeMap::<String, u64>::new();
             while !stop.load(Ordering::Relaxed) {
-                let answer = server
-                    .graphql(
-                        Some(&seller),
-                        crate::common::CREATE_PRODUCT,
-                        json!({"input": {"name": "During restart", "category": "chaos"}}),
-                    )
-                    .await;
+                let answer = server.create(&seller, "During restart").await;
                 let code = answer["errors"][0]["extensions"]["code"]
                     .as_str()
                     .unwrap_or("OK")
@@ -1043,15 +1014,7 @@ async fn chaos_postgres_restart_recovers_pools_and_listeners() {
     let recovered = until(
         Duration::from_secs(30),
         "requests succeed again",
-        async || {
-            api.graphql(
-                Some(&seller),
-                crate::common::CREATE_PRODUCT,
-                json!({"input": {"name": "After", "category": "chaos"}}),
-            )
-            .await["data"]["createProduct"]
-                .is_object()
-        },
+        async || api.create(&seller, "After").await["data"]["createProduct"].is_object(),
     )
     .await;
     stop.store(true, Ordering::Relaxed);
@@ -1085,13 +1048,7 @@ async fn chaos_postgres_restart_recovers_pools_and_listeners() {
     )
     .await;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let late = api
-        .graphql(
-            Some(&seller),
-            crate::common::CREATE_PRODUCT,
-            json!({"input": {"name": "Relayed", "category": "chaos"}}),
-        )
-        .await;
+    let late = api.create(&seller, "Relayed").await;
     let late = id_of(&late, "createProduct");
     let relayed = until(
         Duration::from_secs(30),

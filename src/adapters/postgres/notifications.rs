@@ -51,6 +51,9 @@ pub(crate) fn listen<T: Clone + Send + 'static>(
                                 let _ = tx.send(value);
                             }
                         }
+                        if pool.is_closed() {
+                            return; // shutting down
+                        }
                         tracing::warn!(channel, "LISTEN connection lost; reconnecting");
                         lost = true;
                     }

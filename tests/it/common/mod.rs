@@ -431,6 +431,23 @@ pub fn id_of(body: &Value, field: &str) -> String {
         .to_string()
 }
 
+/// Messages waiting in an SQS queue (approximately, as SQS counts).
+pub async fn queue_depth(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> usize {
+    use aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages;
+    let attrs = sqs
+        .get_queue_attributes()
+        .queue_url(queue_url)
+        .attribute_names(ApproximateNumberOfMessages)
+        .send()
+        .await
+        .unwrap();
+    attrs
+        .attributes()
+        .and_then(|a| a.get(&ApproximateNumberOfMessages))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
 pub fn error_code(body: &Value) -> &str {
     body["errors"][0]["extensions"]["code"]
         .as_str()
