@@ -844,7 +844,7 @@ async fn chaos_graceful_shutdown_with_clients_connected() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "fault suite: scripts/chaos"]
 async fn chaos_poison_and_duplicates_at_volume() {
-    let products = size(200, 50);
+    let products = size(300, 50);
     let stack = Stack::new(BusKind::Eventbridge).await;
     let app = stack.start().await;
     let seller = stack.token("chaos-seller", &[Role::Seller]);
