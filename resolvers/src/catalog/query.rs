@@ -82,6 +82,28 @@ impl CatalogQuery {
         }
     }
 
+    /// One of the caller's own products (seller role) in any status, as the catalog holds it;
+    /// null when the catalog does not hold it (yet), or it is deleted or another seller's.
+    /// `consistency` as in `product`: pass the tokens of your writes to see them.
+    async fn my_product(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        consistency: Option<Vec<String>>,
+    ) -> Result<Option<Product>> {
+        let seller = guard::require_role(ctx, Role::Seller).map_err(into_gql)?;
+        let id = uuid("id", &id)?;
+        await_consistency(ctx, consistency.as_deref()).await?;
+        match reader(ctx)?
+            .entry(id)
+            .await
+            .map_err(|e| into_gql(e.into()))?
+        {
+            CatalogEntry::Present(p) if p.seller_id == seller.subject => Ok(Some(*p)),
+            _ => Ok(None),
+        }
+    }
+
     /// Active products as a Relay connection: newest first unless `sort` says otherwise.
     /// `first` is 1 to 100 (default 20); `after` is a cursor from a previous page of the same
     /// listing. Pages are full: fewer than `first` items only at the end. `consistency`:

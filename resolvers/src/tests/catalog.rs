@@ -88,7 +88,7 @@ async fn product_answers_active_products_and_null_for_anything_else() {
         let answer = h.gql(PRODUCT).vars(json!({"id": id})).send().await;
         assert_eq!(answer.ok()["product"], serde_json::Value::Null, "{id}");
     }
-    // Even its seller reads a draft only through `myProducts`.
+    // Even its seller reads a draft only through `myProducts` and `myProduct`.
     let own = h
         .gql(PRODUCT)
         .by(&seller("sam"))
@@ -824,4 +824,49 @@ async fn product_changed_says_why_it_stops_when_the_store_fails() {
     h.catalog.set_unavailable(true);
     // Before the fix: the stream ends here without an error.
     changes.next().await.refused("UNAVAILABLE", None);
+}
+
+#[tokio::test]
+async fn my_product_is_one_of_the_sellers_own_in_any_status() {
+    let h = Harness::new();
+    let mut draft = sample_product("sam", "Draft lamp", "lighting", 100);
+    draft.status = ProductStatus::Draft;
+    let theirs = sample_product("eve", "Eve's lamp", "lighting", 100);
+    let gone = sample_product("sam", "Gone", "lighting", 100);
+    for p in [&draft, &theirs, &gone] {
+        h.catalog.put(p.clone());
+    }
+    h.catalog.tombstone(gone.id, 2);
+    const MINE: &str = "query($id: ID!) { myProduct(id: $id) { name status } }";
+    let own = h
+        .gql(MINE)
+        .by(&seller("sam"))
+        .vars(json!({"id": draft.id}))
+        .send()
+        .await;
+    assert_eq!(
+        own.ok()["myProduct"],
+        json!({"name": "Draft lamp", "status": "DRAFT"})
+    );
+    for id in [theirs.id, gone.id, uuid::Uuid::new_v4()] {
+        let none = h
+            .gql(MINE)
+            .by(&seller("sam"))
+            .vars(json!({"id": id}))
+            .send()
+            .await;
+        assert_eq!(none.ok()["myProduct"], serde_json::Value::Null, "{id}");
+    }
+    h.gql(MINE)
+        .by(&buyer("sam"))
+        .vars(json!({"id": draft.id}))
+        .send()
+        .await
+        .refused("FORBIDDEN", None);
+    h.gql(MINE)
+        .by(&seller("sam"))
+        .vars(json!({"id": "nope"}))
+        .send()
+        .await
+        .refused("BAD_USER_INPUT", Some("id"));
 }
