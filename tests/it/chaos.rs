@@ -286,6 +286,15 @@ fn with(mut base: Value, extra: Value) -> Value {
     base
 }
 
+/// Records the scenario's outcome, stops what observed it, and fails the test if it did not
+/// pass (after cleaning up, so a failure leaves nothing behind).
+async fn conclude(stack: Stack, observer: App, outcome: Value, ok: bool) {
+    record(with(outcome.clone(), json!({"passed": ok})));
+    observer.stop().await;
+    stack.cleanup().await;
+    assert!(ok, "{outcome}");
+}
+
 fn passed(outcome: &Value) -> bool {
     [
         "events_lost",
@@ -432,12 +441,9 @@ async fn chaos_repeated_kills_lose_nothing() {
         }),
     );
     let ok = passed(&outcome);
-    record(with(outcome.clone(), json!({"passed": ok})));
     drop(workers);
     drop(api);
-    observer.stop().await;
-    stack.cleanup().await;
-    assert!(ok, "{outcome}");
+    conclude(stack, observer, outcome, ok).await;
 }
 
 async fn orders_by_status(stack: &Stack) -> Value {
@@ -596,11 +602,8 @@ async fn chaos_dynamodb_away_fails_fast_then_converges() {
         && refused > 0
         && slowest <= Duration::from_millis(2500)
         && ready_503;
-    record(with(outcome.clone(), json!({"passed": ok})));
     drop(server);
-    observer.stop().await;
-    stack.cleanup().await;
-    assert!(ok, "{outcome}");
+    conclude(stack, observer, outcome, ok).await;
 }
 
 /// A private JetStream server with its store on disk, so it can be stopped and started.
@@ -718,12 +721,9 @@ async fn chaos_bus_away_backlog_grows_then_drains() {
         }),
     );
     let ok = passed(&outcome) && committed > 0 && peak > 0;
-    record(with(outcome.clone(), json!({"passed": ok})));
     drop(server);
-    observer.stop().await;
     nats.stop().await;
-    stack.cleanup().await;
-    assert!(ok, "{outcome}");
+    conclude(stack, observer, outcome, ok).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -834,11 +834,8 @@ async fn chaos_graceful_shutdown_with_clients_connected() {
         && completed == 20
         && status.success()
         && exit_after <= Duration::from_secs(12);
-    record(with(outcome.clone(), json!({"passed": ok})));
     drop(staying);
-    observer.stop().await;
-    stack.cleanup().await;
-    assert!(ok, "{outcome}");
+    conclude(stack, observer, outcome, ok).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -913,10 +910,7 @@ async fn chaos_poison_and_duplicates_at_volume() {
         }),
     );
     let ok = passed(&outcome) && dead >= poison;
-    record(with(outcome.clone(), json!({"passed": ok})));
-    app.stop().await;
-    stack.cleanup().await;
-    assert!(ok, "{outcome}");
+    conclude(stack, app, outcome, ok).await;
 }
 
 /// Restarts PostgreSQL with the command `scripts/chaos` exports (its own private cluster).
@@ -1079,10 +1073,7 @@ async fn chaos_postgres_restart_recovers_pools_and_listeners() {
         }),
     );
     let ok = passed(&outcome) && followed && relayed < Duration::from_secs(5);
-    record(with(outcome.clone(), json!({"passed": ok})));
     drop(workers);
     drop(api);
-    observer.stop().await;
-    stack.cleanup().await;
-    assert!(ok, "{outcome}");
+    conclude(stack, observer, outcome, ok).await;
 }

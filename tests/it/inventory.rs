@@ -663,13 +663,7 @@ async fn a_deleted_products_skus_can_be_used_again() {
     let create = "mutation { createProduct(input: {name: \"Lamp\", category: \"lighting\", variants: [{sku: \"LAMP-1\", price: {amount: 100, currency: \"EUR\"}}]}) { id } }";
     let (_, first) = app.graphql(Some(&seller), create, json!({})).await;
     let id = &id_of(&first, "createProduct");
-    let (_, deleted) = app
-        .graphql(
-            Some(&seller),
-            "mutation($id: ID!) { deleteProduct(id: $id) { id } }",
-            json!({"id": id}),
-        )
-        .await;
+    let deleted = app.delete_product(&seller, id).await;
     assert!(
         deleted["data"]["deleteProduct"]["id"].is_string(),
         "{deleted}"

@@ -57,13 +57,7 @@ async fn follows_writes(bus: BusKind) {
     search_until(&app, "turquoise", |s| s["total"] == 0).await;
     search_until(&app, "brass", |s| s["total"] == 1).await;
 
-    let (_, deleted) = app
-        .graphql(
-            Some(&seller),
-            "mutation($id: ID!) { deleteProduct(id: $id) { id } }",
-            json!({"id": id}),
-        )
-        .await;
+    let deleted = app.delete_product(&seller, &id).await;
     assert_eq!(id_of(&deleted, "deleteProduct"), id);
     search_until(&app, "brass", |s| s["total"] == 0).await;
     app.stop().await;

@@ -406,6 +406,17 @@ impl App {
         upload
     }
 
+    /// `deleteProduct` of `id` as `token`'s seller; the whole answer.
+    pub async fn delete_product(&self, token: &str, id: &str) -> Value {
+        self.graphql(
+            Some(token),
+            "mutation($id: ID!) { deleteProduct(id: $id) { id version } }",
+            json!({"id": id}),
+        )
+        .await
+        .1
+    }
+
     /// `GET path` on this server.
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.http
