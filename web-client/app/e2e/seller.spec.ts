@@ -1,5 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { expect, test } from '@playwright/test';
-import { finalScreenshot, png, signUpInBrowser, unique } from './support';
+import { apiProduct, apiUser, finalScreenshot, png, signInAs, signUpInBrowser, unique } from './support';
 
 test('a seller signs up, creates a product with two variants and stock, and uploads its image', async ({ page }) => {
   await signUpInBrowser(page, { seller: true });
@@ -44,4 +45,21 @@ test('a seller signs up, creates a product with two variants and stock, and uplo
   await page.getByRole('link', { name }).click();
   await expect(page.getByTestId('product-image')).toBeVisible();
   await finalScreenshot(page, '1-seller-product');
+});
+
+test('the editor says so when a product is not the seller’s: an unknown id, another seller’s', async ({ page, request }) => {
+  const seller = await apiUser(request, ['SELLER']);
+  const other = await apiUser(request, ['SELLER']);
+  const theirs = await apiProduct(request, other.token, { name: unique('Vase'), category: 'decor', stock: [1] });
+  await signInAs(page, seller.email);
+
+  for (const id of [randomUUID(), theirs.id]) {
+    await page.goto(`/sell/products/${id}`);
+    await expect(page.getByRole('heading', { name: 'Product not found', level: 1 })).toBeVisible();
+    await expect(page.getByRole('button', { name: 'Save details' })).toHaveCount(0);
+  }
+  await expect(page).toHaveTitle(/Product not found/);
+  await page.getByRole('link', { name: 'Back to your products' }).click();
+  await expect(page.getByRole('heading', { name: 'Your products', level: 1 })).toBeVisible();
+  await finalScreenshot(page, '1-seller-product-not-found');
 });

@@ -26,7 +26,20 @@ export const MyProductsQuery = graphql(
   [SellerProduct],
 );
 
-/** The seller's own product in any status, live: the editor's source of truth. */
+/**
+ * One own product in any status, as the catalog holds it; null when it is not there (yet), deleted
+ * or another seller's. The editor's read, with the consistency token of this tab's last write.
+ */
+export const MyProductQuery = graphql(
+  `
+  query MyProduct($id: ID!, $consistency: [String!]) {
+    myProduct(id: $id, consistency: $consistency) { ...SellerProduct }
+  }
+`,
+  [SellerProduct],
+);
+
+/** The seller's own product in any status, live: keeps the editor current (images, other tabs). */
 export const MyProductLiveSubscription = graphql(
   `
   subscription MyProductLive($id: ID!) {
