@@ -79,6 +79,22 @@ impl ErrorExtensions for ApiError {
             if let Some(field) = self.field() {
                 ext.set("field", field);
             }
+            // Every input error lists its violations, one or many, so clients read one shape.
+            if let Self::BadUserInput { field, message } = self {
+                let mut violation = async_graphql::indexmap::IndexMap::new();
+                violation.insert(
+                    async_graphql::Name::new("field"),
+                    async_graphql::Value::from(field.as_str()),
+                );
+                violation.insert(
+                    async_graphql::Name::new("message"),
+                    async_graphql::Value::from(message.as_str()),
+                );
+                ext.set(
+                    "violations",
+                    async_graphql::Value::List(vec![async_graphql::Value::Object(violation)]),
+                );
+            }
             if let Self::StaleVersion { current_version } = self {
                 ext.set("currentVersion", *current_version);
             }

@@ -151,6 +151,13 @@ async fn bad_searches_are_refused_naming_the_field_and_never_reach_the_index() {
             .await
             .refused("BAD_USER_INPUT", Some(field));
     }
+    // A single bad field lists its violation too: clients read one shape for every input error.
+    let page = h
+        .gql(SEARCH)
+        .vars(json!({"q": "lamp", "first": 0}))
+        .send()
+        .await;
+    assert_eq!(page.violations(), ["first"]);
     // An unknown facet or sort is not in the schema: refused before any resolver runs.
     let unknown = h
         .gql(SEARCH)
