@@ -17,7 +17,7 @@ use std::{
 };
 
 use futures::StreamExt;
-use mercado::app::config::{BusKind, ServeConfig};
+use mercado::app::config::BusKind;
 use mercado_resolvers::Role;
 use serde_json::{Value, json};
 use tokio::{
@@ -26,7 +26,10 @@ use tokio::{
     process::{Child, Command},
 };
 
-use crate::common::{App, Stack, error_code, id_of, shipping_address, ws_acked, ws_subscribe};
+use crate::common::{
+    App, ServerProcess, Stack, error_code, free_port, id_of, shipping_address, ws_acked,
+    ws_subscribe,
+};
 
 fn quick() -> bool {
     std::env::var("MERCADO_CHAOS_QUICK").as_deref() == Ok("1")
@@ -48,173 +51,6 @@ fn record(outcome: Value) {
             .unwrap();
         use std::io::Write;
         writeln!(file, "{outcome}").unwrap();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A `mercado serve` process configured like the stack's in-process servers.
-struct Server {
-    base: String,
-    port: u16,
-    env: Vec<(String, String)>,
-    child: Option<Child>,
-}
-
-impl Server {
-    fn env(stack: &Stack, config: &ServeConfig, port: u16) -> Vec<(String, String)> {
-        let bus = match config.bus {
-            BusKind::Inprocess => "inprocess",
-            BusKind::Eventbridge => "eventbridge",
-            BusKind::Nats => "nats",
-        };
-        let mut env: Vec<(String, String)> = [
-            ("MERCADO_LISTEN_ADDR", format!("127.0.0.1:{port}")),
-            ("DATABASE_URL", config.database.database_url.clone()),
-            ("MERCADO_BUS", bus.into()),
-            ("MERCADO_RUN_WORKERS", config.run_workers.to_string()),
-            ("MERCADO_CATALOG_TABLE", config.aws.catalog_table.clone()),
-            ("MERCADO_PROFILES_TABLE", config.aws.profiles_table.clone()),
-            ("MERCADO_IMAGES_BUCKET", config.images.images_bucket.clone()),
-            ("MERCADO_NATS_URL", config.nats_url.clone()),
-            ("MERCADO_NATS_STREAM", config.nats_stream.clone()),
-            (
-                "MERCADO_NATS_SUBJECT_PREFIX",
-                config.nats_subject_prefix.clone(),
-            ),
-            ("MERCADO_NATS_CONSUMER", config.nats_consumer.clone()),
-            ("MERCADO_INSTANCE_ID", format!("chaos-{port}")),
-            ("MERCADO_SQS_WAIT_SECONDS", "1".into()),
-            ("MERCADO_RELAY_POLL_MS", "200".into()),
-            (
-                "MERCADO_HOLD_TTL_SECONDS",
-                config.hold_ttl_seconds.to_string(),
-            ),
-            (
-                "MERCADO_SHUTDOWN_GRACE_SECONDS",
-                config.shutdown_grace_seconds.to_string(),
-            ),
-            ("MERCADO_RATE_LIMIT_PER_ADDRESS", "0".into()),
-            ("MERCADO_RATE_LIMIT_PER_USER", "0".into()),
-            ("MERCADO_WS_MAX_CONNECTIONS_PER_ADDRESS", "0".into()),
-            ("MERCADO_DATA_DIR", stack.data_dir.display().to_string()),
-            (
-                "MERCADO_SEARCH_DIR",
-                stack
-                    .data_dir
-                    .join(format!("search-{port}"))
-                    .display()
-                    .to_string(),
-            ),
-            ("RUST_LOG", "warn".into()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
-        for (key, value) in [
-            ("MERCADO_QUEUE_URL", &config.aws.queue_url),
-            ("MERCADO_SEARCH_QUEUE_URL", &config.search_queue_url),
-        ] {
-            if let Some(value) = value {
-                env.push((key.into(), value.clone()));
-            }
-        }
-        env
-    }
-
-    /// Starts one and waits until it answers.
-    async fn start(stack: &Stack, config: &ServeConfig, overrides: &[(&str, String)]) -> Self {
-        let port = free_port();
-        let mut env = Self::env(stack, config, port);
-        for (key, value) in overrides {
-            env.retain(|(k, _)| k != key);
-            env.push(((*key).into(), value.clone()));
-        }
-        let mut server = Self {
-            base: format!("http://127.0.0.1:{port}"),
-            port,
-            env,
-            child: None,
-        };
-        server.restart().await;
-        server
-    }
-
-    async fn restart(&mut self) {
-        let child = Command::new(env!("CARGO_BIN_EXE_mercado"))
-            .arg("serve")
-            .env_remove("MERCADO_IMAGE_QUEUE_URL")
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        self.child = Some(child);
-        let http = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while http
-            .get(format!("{}/healthz", self.base))
-            .send()
-            .await
-            .is_err()
-        {
-            assert!(
-                Instant::now() < deadline,
-                "mercado did not start on {}",
-                self.port
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// `kill -9`: no shutdown, no cleanup.
-    async fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill().await.unwrap();
-        }
-    }
-
-    /// SIGTERM, then the time until the process exited (and its status).
-    async fn terminate(&mut self) -> (Duration, std::process::ExitStatus) {
-        let mut child = self.child.take().unwrap();
-        let pid = child.id().unwrap();
-        let started = Instant::now();
-        std::process::Command::new("kill")
-            .args(["-TERM", &pid.to_string()])
-            .status()
-            .unwrap();
-        let status = child.wait().await.unwrap();
-        (started.elapsed(), status)
-    }
-
-    /// `createProduct` of `name` in category `chaos`; the whole answer.
-    async fn create(&self, token: &str, name: &str) -> Value {
-        self.graphql(
-            Some(token),
-            crate::common::CREATE_PRODUCT,
-            json!({"input": {"name": name, "category": "chaos"}}),
-        )
-        .await
-    }
-
-    async fn graphql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
-        let mut request = reqwest::Client::new()
-            .post(format!("{}/graphql", self.base))
-            .json(&json!({"query": query, "variables": variables}));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        match request.send().await {
-            Ok(response) => response.json().await.unwrap_or(Value::Null),
-            Err(e) => {
-                json!({"errors": [{"message": e.to_string(), "extensions": {"code": "CONNECTION"}}]})
-            }
-        }
     }
 }
 
@@ -312,7 +148,13 @@ const PLACE: &str = "mutation($i: PlaceOrderInput!) { placeOrder(input: $i) { id
 /// Clients creating `products` products (each with one variant of `stock` units), updating
 /// each once, and placing `orders` orders (approve, decline, transient) against `server`,
 /// `workers` at a time. Answers the counts of answers by code.
-async fn load(stack: &Stack, server: &Server, products: usize, orders: usize, stock: i32) -> Value {
+async fn load(
+    stack: &Stack,
+    server: &ServerProcess,
+    products: usize,
+    orders: usize,
+    stock: i32,
+) -> Value {
     let seller = stack.token("chaos-seller", &[Role::Seller]);
     let buyer = stack.token("chaos-buyer", &[Role::Buyer]);
     type Codes = Arc<std::sync::Mutex<std::collections::BTreeMap<String, u64>>>;
@@ -397,8 +239,8 @@ async fn chaos_repeated_kills_lose_nothing() {
     let observer = stack.start_with(stack.quiet()).await;
     // Clients talk to an instance without workers; the one running relay, consumers and
     // sagas is killed again and again.
-    let api = Server::start(&stack, &stack.quiet(), &[]).await;
-    let mut workers = Server::start(&stack, &stack.config, &[]).await;
+    let api = ServerProcess::start(&stack, &stack.quiet(), &[]).await;
+    let mut workers = ServerProcess::start(&stack, &stack.config, &[]).await;
     let started = Instant::now();
     let stop = Arc::new(AtomicBool::new(false));
     let killed = Arc::new(AtomicU64::new(0));
@@ -527,7 +369,7 @@ async fn chaos_dynamodb_away_fails_fast_then_converges() {
         .trim_end_matches('/')
         .to_string();
     let proxy = Proxy::start(target).await;
-    let server = Server::start(
+    let server = ServerProcess::start(
         &stack,
         &stack.config,
         &[(
@@ -668,7 +510,7 @@ async fn chaos_bus_away_backlog_grows_then_drains() {
     let mut nats = Nats::start(stack.data_dir.join("nats")).await;
     stack.config.nats_url = format!("nats://127.0.0.1:{}", nats.port);
     let observer = stack.start_with(stack.quiet()).await;
-    let server = Server::start(&stack, &stack.config, &[]).await;
+    let server = ServerProcess::start(&stack, &stack.config, &[]).await;
     let seller = stack.token("chaos-seller", &[Role::Seller]);
 
     nats.stop().await;
@@ -734,8 +576,8 @@ async fn chaos_graceful_shutdown_with_clients_connected() {
     let observer = stack.start_with(stack.quiet()).await;
     let mut config = stack.config.clone();
     config.shutdown_grace_seconds = 10;
-    let mut leaving = Server::start(&stack, &config, &[]).await;
-    let staying = Server::start(&stack, &config, &[]).await;
+    let mut leaving = ServerProcess::start(&stack, &config, &[]).await;
+    let staying = ServerProcess::start(&stack, &config, &[]).await;
     let seller = stack.token("chaos-seller", &[Role::Seller]);
     let buyer = stack.token("chaos-buyer", &[Role::Buyer]);
     // Orders whose sagas take a while (the transient gateway fails twice first).
@@ -946,8 +788,8 @@ async fn chaos_postgres_restart_recovers_pools_and_listeners() {
     let observer = stack.start_with(stack.quiet()).await;
     // Clients and subscriptions on an instance without workers; the workers' instance relays
     // only on NOTIFY here (its polling fallback is 10 s), so a lost LISTEN would show.
-    let api = Server::start(&stack, &stack.quiet(), &[]).await;
-    let mut workers = Server::start(
+    let api = ServerProcess::start(&stack, &stack.quiet(), &[]).await;
+    let mut workers = ServerProcess::start(
         &stack,
         &stack.config,
         &[("MERCADO_RELAY_POLL_MS", "10000".into())],
@@ -988,40 +830,34 @@ async fn chaos_postgres_restart_recovers_pools_and_listeners() {
     );
 
     // Requests keep coming while PostgreSQL restarts.
-    let stop = Arc::new(AtomicBool::new(false));
-    let traffic = {
-        let (stop, base, seller) = (stop.clone(), api.base.clone(), seller.clone());
-        tokio::spawn(async move {
-            let server = Server {
-                base,
-                port: 0,
-                env: Vec::new(),
-                child: None,
-            };
-            let mut codes = std::collections::BTreeMap::<String, u64>::new();
-            while !stop.load(Ordering::Relaxed) {
-                let answer = server.create(&seller, "During restart").await;
-                let code = answer["errors"][0]["extensions"]["code"]
-                    .as_str()
-                    .unwrap_or("OK")
-                    .to_string();
-                *codes.entry(code).or_default() += 1;
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            codes
-        })
+    let stop = AtomicBool::new(false);
+    let traffic = async {
+        let mut codes = std::collections::BTreeMap::<String, u64>::new();
+        while !stop.load(Ordering::Relaxed) {
+            let answer = api.create(&seller, "During restart").await;
+            let code = answer["errors"][0]["extensions"]["code"]
+                .as_str()
+                .unwrap_or("OK")
+                .to_string();
+            *codes.entry(code).or_default() += 1;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        codes
     };
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let restart = restart_postgres().await;
-    let back = Instant::now();
-    let recovered = until(
-        Duration::from_secs(30),
-        "requests succeed again",
-        async || api.create(&seller, "After").await["data"]["createProduct"].is_object(),
-    )
-    .await;
-    stop.store(true, Ordering::Relaxed);
-    let codes = traffic.await.unwrap();
+    let restarting = async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let restart = restart_postgres().await;
+        let back = Instant::now();
+        let recovered = until(
+            Duration::from_secs(30),
+            "requests succeed again",
+            async || api.create(&seller, "After").await["data"]["createProduct"].is_object(),
+        )
+        .await;
+        stop.store(true, Ordering::Relaxed);
+        (restart, back, recovered)
+    };
+    let (codes, (restart, back, recovered)) = tokio::join!(traffic, restarting);
 
     // The workers come back; the subscription opened before the restart sees the rest.
     workers.restart().await;

@@ -13,7 +13,8 @@ use std::{
 };
 
 use crate::common::{
-    App, Stack, error_code, ws_acked, ws_connect, ws_next, ws_send, ws_subscribe, ws_subscribed,
+    App, ServerProcess, Stack, error_code, ws_acked, ws_connect, ws_next, ws_send, ws_subscribe,
+    ws_subscribed,
 };
 use futures::{SinkExt, StreamExt};
 use mercado::app::config::BusKind;
@@ -546,38 +547,11 @@ async fn sigterm_drains_in_flight_requests_and_a_second_signal_exits_at_once() {
     use tokio::io::AsyncWriteExt;
     let stack = Stack::new(BusKind::Inprocess).await;
 
+    let mut config = stack.config.clone();
+    config.shutdown_grace_seconds = 60;
     for second_signal in [false, true] {
-        let port = {
-            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            l.local_addr().unwrap().port()
-        };
-        let base = format!("http://127.0.0.1:{port}");
-        let c = &stack.config;
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_mercado"))
-            .arg("serve")
-            .env("MERCADO_LISTEN_ADDR", format!("127.0.0.1:{port}"))
-            .env("DATABASE_URL", &c.database.database_url)
-            .env("MERCADO_BUS", "inprocess")
-            .env("MERCADO_CATALOG_TABLE", &c.aws.catalog_table)
-            .env("MERCADO_PROFILES_TABLE", &c.aws.profiles_table)
-            .env("MERCADO_IMAGES_BUCKET", &c.images.images_bucket)
-            .env_remove("MERCADO_IMAGE_QUEUE_URL")
-            .env("MERCADO_DATA_DIR", &stack.data_dir)
-            .env("MERCADO_SEARCH_DIR", stack.data_dir.join("search-sigterm"))
-            .env("MERCADO_SHUTDOWN_GRACE_SECONDS", "60")
-            .env("RUST_LOG", "warn")
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let http = reqwest::Client::new();
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        while http.get(format!("{base}/healthz")).send().await.is_err() {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the server did not start"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let mut server = ServerProcess::start(&stack, &config, &[]).await;
+        let (base, port) = (server.base.clone(), server.port);
         let mut socket = ws_acked(&base, None).await;
         // An in-flight request: its body arrives in two halves, around the signal.
         let body = json!({"query": "{ __typename }"}).to_string();
@@ -595,7 +569,7 @@ async fn sigterm_drains_in_flight_requests_and_a_second_signal_exits_at_once() {
         .await
         .unwrap();
         tokio::time::sleep(Duration::from_millis(200)).await;
-        let pid = child.id().unwrap().to_string();
+        let pid = server.pid().to_string();
         let term = || {
             std::process::Command::new("kill")
                 .args(["-TERM", &pid])
@@ -607,10 +581,9 @@ async fn sigterm_drains_in_flight_requests_and_a_second_signal_exits_at_once() {
         if second_signal {
             // The request is still waiting for its body; a second signal does not wait for it.
             assert!(term().success());
-            let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
+            let status = tokio::time::timeout(Duration::from_secs(20), server.wait())
                 .await
-                .expect("the second signal ends the process")
-                .unwrap();
+                .expect("the second signal ends the process");
             assert_eq!(status.code(), Some(130));
         } else {
             conn.write_all(rest.as_bytes()).await.unwrap();
@@ -620,10 +593,9 @@ async fn sigterm_drains_in_flight_requests_and_a_second_signal_exits_at_once() {
                 .unwrap();
             assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
             assert!(answer.contains("\"__typename\":\"Query\""), "{answer}");
-            let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
+            let status = tokio::time::timeout(Duration::from_secs(20), server.wait())
                 .await
-                .expect("the server exits once in-flight work is done")
-                .unwrap();
+                .expect("the server exits once in-flight work is done");
             assert!(status.success(), "{status}");
         }
     }

@@ -207,10 +207,6 @@ fn decode_cursor(raw: &str, listing: &str, partition: &str) -> Result<String, St
     }
 }
 
-fn lowest_price(product: &Product) -> Option<i64> {
-    product.variants.iter().map(|v| v.price.amount).min()
-}
-
 fn matches(product: &Product, query: &ProductQuery) -> bool {
     let every_status = query.all_statuses && query.seller_id.is_some();
     if !every_status && product.status != ProductStatus::Active {
@@ -231,7 +227,7 @@ fn matches(product: &Product, query: &ProductQuery) -> bool {
         return true;
     }
     // As in the table: a product without variants has no price, so no price filter keeps it.
-    lowest_price(product).is_some_and(|price| {
+    product.lowest_price().is_some_and(|price| {
         query.min_price.is_none_or(|min| price >= min)
             && query.max_price.is_none_or(|max| price <= max)
     })

@@ -106,6 +106,13 @@ pub struct Product {
     pub updated_at: DateTime<Utc>,
 }
 
+impl Product {
+    /// The lowest variant price (minor units): what price filters, sorts and ranges use.
+    pub fn lowest_price(&self) -> Option<i64> {
+        self.variants.iter().map(|v| v.price.amount).min()
+    }
+}
+
 #[ComplexObject]
 impl Product {
     /// Stable identifier (a UUID).

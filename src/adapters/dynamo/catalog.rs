@@ -286,7 +286,7 @@ fn item_for(product: &Product) -> Result<Item, StoreError> {
             AttributeValue::S(listed_sort(product)),
         ),
     ]);
-    if let Some(from) = product.variants.iter().map(|v| v.price.amount).min() {
+    if let Some(from) = product.lowest_price() {
         item.insert(ATTR_PRICE_FROM.into(), AttributeValue::N(from.to_string()));
     }
     if product.status == ProductStatus::Active {

@@ -90,16 +90,6 @@ fn engine(e: impl std::fmt::Display) -> StoreError {
     StoreError::Internal(format!("search index: {e}"))
 }
 
-/// The lowest variant price: what price filters, sorts and ranges use.
-fn lowest_price(product: &Product) -> i64 {
-    product
-        .variants
-        .iter()
-        .map(|v| v.price.amount)
-        .min()
-        .unwrap_or(0)
-}
-
 /// The words of a product's variants (names, SKUs, attribute values), for free text.
 fn variant_words(product: &Product) -> String {
     let mut words = Vec::new();
@@ -263,7 +253,7 @@ impl Engine {
         doc.add_text(f.description, &product.description);
         doc.add_text(f.category_text, &product.category);
         doc.add_text(f.variants, variant_words(product));
-        doc.add_i64(f.price, lowest_price(product));
+        doc.add_i64(f.price, product.lowest_price().unwrap_or(0));
         doc.add_i64(f.created, product.created_at.timestamp_micros());
         doc.add_i64(f.version, product.version);
         doc.add_text(f.doc, serde_json::to_string(product).map_err(engine)?);
@@ -396,16 +386,14 @@ impl Engine {
         let (top, total, counts) = searcher
             .search(&query, &(top, Count, counter))
             .map_err(engine)?;
+        // Tantivy wants a limit of one at least; a request for none gets none.
         let products = top
             .into_iter()
+            .take(request.limit)
             .map(|(_, address)| self.product(&searcher, address))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(SearchHits {
-            products: if request.limit == 0 {
-                Vec::new()
-            } else {
-                products
-            },
+            products,
             total: total as u64,
             facets: counts.into_facets(&request.facets),
         })

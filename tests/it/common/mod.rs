@@ -602,3 +602,184 @@ pub fn percentile<T: Copy>(sorted: &[T], p: f64) -> T {
     let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
+
+/// A free TCP port on 127.0.0.1 (the kernel picks it).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A `mercado serve` process configured like the stack's in-process servers.
+pub struct ServerProcess {
+    pub base: String,
+    pub port: u16,
+    env: Vec<(String, String)>,
+    child: Option<tokio::process::Child>,
+}
+
+impl ServerProcess {
+    fn env(stack: &Stack, config: &ServeConfig, port: u16) -> Vec<(String, String)> {
+        let bus = match config.bus {
+            BusKind::Inprocess => "inprocess",
+            BusKind::Eventbridge => "eventbridge",
+            BusKind::Nats => "nats",
+        };
+        let mut env: Vec<(String, String)> = [
+            ("MERCADO_LISTEN_ADDR", format!("127.0.0.1:{port}")),
+            ("DATABASE_URL", config.database.database_url.clone()),
+            ("MERCADO_BUS", bus.into()),
+            ("MERCADO_RUN_WORKERS", config.run_workers.to_string()),
+            ("MERCADO_CATALOG_TABLE", config.aws.catalog_table.clone()),
+            ("MERCADO_PROFILES_TABLE", config.aws.profiles_table.clone()),
+            ("MERCADO_IMAGES_BUCKET", config.images.images_bucket.clone()),
+            ("MERCADO_NATS_URL", config.nats_url.clone()),
+            ("MERCADO_NATS_STREAM", config.nats_stream.clone()),
+            (
+                "MERCADO_NATS_SUBJECT_PREFIX",
+                config.nats_subject_prefix.clone(),
+            ),
+            ("MERCADO_NATS_CONSUMER", config.nats_consumer.clone()),
+            ("MERCADO_INSTANCE_ID", format!("chaos-{port}")),
+            ("MERCADO_SQS_WAIT_SECONDS", "1".into()),
+            ("MERCADO_RELAY_POLL_MS", "200".into()),
+            (
+                "MERCADO_HOLD_TTL_SECONDS",
+                config.hold_ttl_seconds.to_string(),
+            ),
+            (
+                "MERCADO_SHUTDOWN_GRACE_SECONDS",
+                config.shutdown_grace_seconds.to_string(),
+            ),
+            ("MERCADO_RATE_LIMIT_PER_ADDRESS", "0".into()),
+            ("MERCADO_RATE_LIMIT_PER_USER", "0".into()),
+            ("MERCADO_WS_MAX_CONNECTIONS_PER_ADDRESS", "0".into()),
+            ("MERCADO_DATA_DIR", stack.data_dir.display().to_string()),
+            (
+                "MERCADO_SEARCH_DIR",
+                stack
+                    .data_dir
+                    .join(format!("search-{port}"))
+                    .display()
+                    .to_string(),
+            ),
+            ("RUST_LOG", "warn".into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        for (key, value) in [
+            ("MERCADO_QUEUE_URL", &config.aws.queue_url),
+            ("MERCADO_SEARCH_QUEUE_URL", &config.search_queue_url),
+        ] {
+            if let Some(value) = value {
+                env.push((key.into(), value.clone()));
+            }
+        }
+        env
+    }
+
+    /// Starts one and waits until it answers.
+    pub async fn start(stack: &Stack, config: &ServeConfig, overrides: &[(&str, String)]) -> Self {
+        let port = free_port();
+        let mut env = Self::env(stack, config, port);
+        for (key, value) in overrides {
+            env.retain(|(k, _)| k != key);
+            env.push(((*key).into(), value.clone()));
+        }
+        let mut server = Self {
+            base: format!("http://127.0.0.1:{port}"),
+            port,
+            env,
+            child: None,
+        };
+        server.restart().await;
+        server
+    }
+
+    pub async fn restart(&mut self) {
+        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_mercado"))
+            .arg("serve")
+            .env_remove("MERCADO_IMAGE_QUEUE_URL")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        let http = reqwest::Client::new();
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while http
+            .get(format!("{}/healthz", self.base))
+            .send()
+            .await
+            .is_err()
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "mercado did not start on {}",
+                self.port
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// `kill -9`: no shutdown, no cleanup.
+    pub async fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().await.unwrap();
+        }
+    }
+
+    /// SIGTERM, then the time until the process exited (and its status).
+    /// The process id, while it runs.
+    pub fn pid(&self) -> u32 {
+        self.child
+            .as_ref()
+            .and_then(tokio::process::Child::id)
+            .unwrap()
+    }
+
+    /// Waits for the process to exit.
+    pub async fn wait(&mut self) -> std::process::ExitStatus {
+        self.child.as_mut().unwrap().wait().await.unwrap()
+    }
+
+    pub async fn terminate(&mut self) -> (Duration, std::process::ExitStatus) {
+        let mut child = self.child.take().unwrap();
+        let pid = child.id().unwrap();
+        let started = std::time::Instant::now();
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .unwrap();
+        let status = child.wait().await.unwrap();
+        (started.elapsed(), status)
+    }
+
+    /// `createProduct` of `name` in category `chaos`; the whole answer.
+    pub async fn create(&self, token: &str, name: &str) -> Value {
+        self.graphql(
+            Some(token),
+            crate::common::CREATE_PRODUCT,
+            json!({"input": {"name": name, "category": "chaos"}}),
+        )
+        .await
+    }
+
+    pub async fn graphql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut request = reqwest::Client::new()
+            .post(format!("{}/graphql", self.base))
+            .json(&json!({"query": query, "variables": variables}));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        match request.send().await {
+            Ok(response) => response.json().await.unwrap_or(Value::Null),
+            Err(e) => {
+                json!({"errors": [{"message": e.to_string(), "extensions": {"code": "CONNECTION"}}]})
+            }
+        }
+    }
+}
