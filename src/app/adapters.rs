@@ -10,7 +10,7 @@ use mercado_resolvers::{
     edge::EdgeGuard,
     inventory::StockHolds,
     purchases::{PaymentGateway, SagaStore, SagaWakeups, saga::SagaRunner},
-    search::SearchOff,
+    search::{SearchIndex, SearchOff},
 };
 use sqlx::PgPool;
 
@@ -25,7 +25,7 @@ use crate::{
         outbox::PgOutbox,
     },
     adapters::s3::S3Images,
-    adapters::search::TantivySearch,
+    adapters::search::{OpenSearch, SearchModel, TantivySearch},
     app::config::{BusKind, SearchEngine, ServeConfig},
     http::{ImageSource, Probe},
     workers::reconciler::{DocumentSource, Reconciler},
@@ -54,10 +54,10 @@ pub struct Adapters {
     pub projector: Arc<Projector>,
     /// Present with bus `eventbridge` (SQS) or `nats` (JetStream).
     pub consumer: Option<Arc<Consumer>>,
-    /// This instance's search index, when it keeps one (`ServeConfig::serves_search`).
-    pub search: Option<TantivySearch>,
-    /// Feeds the search index every event (bus `eventbridge` or `nats`; the in-process bus
-    /// hands events to it directly).
+    /// The search index this instance answers from (`ServeConfig::serves_search`).
+    pub search: Option<Arc<dyn SearchModel>>,
+    /// Feeds the search index every event (bus `eventbridge` or `nats`, on instances that
+    /// run the workers; the in-process bus hands events to it directly).
     pub search_consumer: Option<Arc<Consumer>>,
     /// Present with MERCADO_IMAGE_QUEUE_URL: applies S3 upload notifications.
     pub image_consumer: Option<Arc<Consumer>>,
@@ -100,20 +100,12 @@ impl Adapters {
         .announcing(catalog_changes.clone());
         let projector = Arc::new(Projector::new(Arc::new(catalog.clone())));
         let handler: Arc<dyn MessageHandler> = projector.clone();
-        // This instance's search index: one more read model, fed every event.
-        let search = if config.serves_search() {
-            Some(TantivySearch::open(&config.search_dir).map_err(|e| {
-                StartupError::Config(format!(
-                    "MERCADO_SEARCH_DIR ({}): {e}",
-                    config.search_dir.display()
-                ))
-            })?)
-        } else {
-            None
-        };
+        // The search index: one more read model, fed every event by the worker instances.
+        let search = search_index(config, &aws).await?;
         let indexer: Option<Arc<dyn MessageHandler>> = search
             .clone()
-            .map(|s| Arc::new(Projector::new(Arc::new(s))) as Arc<dyn MessageHandler>);
+            .filter(|_| config.feeds_search())
+            .map(|s| Arc::new(Projector::new(s)) as Arc<dyn MessageHandler>);
         type Inboxes = (Option<Arc<dyn Inbox>>, Option<Arc<dyn Inbox>>);
         let (publisher, (inbox, search_inbox)): (Arc<dyn Publisher>, Inboxes) = match config.bus {
             BusKind::Inprocess => {
@@ -142,7 +134,7 @@ impl Adapters {
                         config
                             .search_queue_url
                             .clone()
-                            .filter(|_| search.is_some())
+                            .filter(|_| indexer.is_some())
                             .map(sqs),
                     ),
                 )
@@ -150,7 +142,7 @@ impl Adapters {
             BusKind::Nats => {
                 let settings = config.nats_settings();
                 let (client, js, stream) = nats::connect(&settings).await?;
-                let search_inbox: Option<Arc<dyn Inbox>> = match &search {
+                let search_inbox: Option<Arc<dyn Inbox>> = match &indexer {
                     Some(_) => Some(Arc::new(
                         nats::NatsInbox::new(&stream, &config.search_nats_settings()).await?,
                     )),
@@ -229,7 +221,7 @@ impl Adapters {
                 orders: orders.clone(),
                 order_events,
                 search: match &search {
-                    Some(index) => Arc::new(index.clone()),
+                    Some(index) => index.clone() as Arc<dyn SearchIndex>,
                     None if config.search == SearchEngine::Off => Arc::new(SearchOff(
                         "search is off on this server (MERCADO_SEARCH=off)",
                     )),
@@ -276,6 +268,43 @@ impl Adapters {
     pub fn schema(&self, edge: EdgeGuard, read_wait: std::time::Duration) -> MercadoSchema {
         mercado_resolvers::build_schema(self.ports.clone(), edge, read_wait)
     }
+}
+
+/// The search index of `config`: this instance's Tantivy directory (on instances that run
+/// the workers), the shared OpenSearch index (on every instance), or none.
+async fn search_index(
+    config: &ServeConfig,
+    aws: &aws_config::SdkConfig,
+) -> Result<Option<Arc<dyn SearchModel>>, StartupError> {
+    if !config.serves_search() {
+        return Ok(None);
+    }
+    Ok(Some(match config.search {
+        SearchEngine::Opensearch => {
+            let settings = &config.opensearch;
+            let url = settings.opensearch_url.as_deref().unwrap_or_default();
+            let index = OpenSearch::new(
+                url,
+                &settings.opensearch_index,
+                settings.opensearch_auth,
+                aws,
+            )
+            .map_err(|e| StartupError::Config(format!("MERCADO_OPENSEARCH_URL ({url}): {e}")))?;
+            index.ensure_index().await.map_err(|e| {
+                StartupError::Config(format!(
+                    "MERCADO_OPENSEARCH_INDEX ({}): {e}",
+                    settings.opensearch_index
+                ))
+            })?;
+            Arc::new(index)
+        }
+        _ => Arc::new(TantivySearch::open(&config.search_dir).map_err(|e| {
+            StartupError::Config(format!(
+                "MERCADO_SEARCH_DIR ({}): {e}",
+                config.search_dir.display()
+            ))
+        })?),
+    }))
 }
 
 /// What `/readyz` asks: PostgreSQL, the read model, and the bus (publisher and consumer).

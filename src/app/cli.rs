@@ -9,7 +9,7 @@ use mercado_resolvers::Role;
 use crate::{
     StartupError,
     adapters::auth::LocalIssuer,
-    app::config::{AuthConfig, AwsConfig, DatabaseConfig, ImagesConfig, ServeConfig},
+    app::config::{AuthConfig, AwsConfig, DatabaseConfig, ImagesConfig, SearchEngine, ServeConfig},
 };
 
 #[derive(Parser)]
@@ -36,8 +36,10 @@ enum Command {
         #[command(flatten)]
         config: Box<ServeConfig>,
     },
-    /// Rebuild this instance's search index (MERCADO_SEARCH_DIR) from PostgreSQL, then exit.
-    /// Stop the server that uses the directory first: an index has one writer.
+    /// Rebuild the search index from empty from PostgreSQL, then exit: this instance's
+    /// MERCADO_SEARCH_DIR (stop the server that uses it first: an index has one writer), or
+    /// with MERCADO_SEARCH=opensearch the shared MERCADO_OPENSEARCH_INDEX (searches find
+    /// less until it is done).
     Reindex(Box<ServeConfig>),
     /// Apply pending PostgreSQL migrations, then exit.
     Migrate(DatabaseConfig),
@@ -129,7 +131,7 @@ async fn execute(command: Command) -> Result<(), StartupError> {
         Command::Reconcile { check, config } => {
             // Only the catalog: this command keeps no search index of its own.
             let config = ServeConfig {
-                search: crate::app::config::SearchEngine::Off,
+                search: SearchEngine::Off,
                 ..*config
             };
             let c = crate::app::adapters::Adapters::build(&config).await?;
@@ -184,16 +186,40 @@ async fn execute(command: Command) -> Result<(), StartupError> {
             .await
         }
         Command::Reindex(config) => {
-            if config.search_dir.exists() {
-                std::fs::remove_dir_all(&config.search_dir).map_err(|e| {
-                    StartupError::Config(format!(
-                        "MERCADO_SEARCH_DIR ({}): {e}",
-                        config.search_dir.display()
-                    ))
-                })?;
-            }
+            // From empty: the engine's index is dropped, then rebuilt from PostgreSQL.
+            let where_ = match config.search {
+                SearchEngine::Opensearch => {
+                    let settings = &config.opensearch;
+                    let aws = crate::adapters::aws::load().await;
+                    crate::adapters::search::OpenSearch::new(
+                        settings.opensearch_url.as_deref().unwrap_or_default(),
+                        &settings.opensearch_index,
+                        settings.opensearch_auth,
+                        &aws,
+                    )
+                    .map_err(|e| StartupError::Config(format!("MERCADO_OPENSEARCH_URL: {e}")))?
+                    .delete_index()
+                    .await
+                    .map_err(|e| StartupError::Aws(e.to_string()))?;
+                    format!("OpenSearch index {}", settings.opensearch_index)
+                }
+                _ => {
+                    if config.search_dir.exists() {
+                        std::fs::remove_dir_all(&config.search_dir).map_err(|e| {
+                            StartupError::Config(format!(
+                                "MERCADO_SEARCH_DIR ({}): {e}",
+                                config.search_dir.display()
+                            ))
+                        })?;
+                    }
+                    config.search_dir.display().to_string()
+                }
+            };
             let config = ServeConfig {
-                search: crate::app::config::SearchEngine::Tantivy,
+                search: match config.search {
+                    SearchEngine::Opensearch => SearchEngine::Opensearch,
+                    _ => SearchEngine::Tantivy,
+                },
                 run_workers: true,
                 ..*config
             };
@@ -202,15 +228,19 @@ async fn execute(command: Command) -> Result<(), StartupError> {
                 .search
                 .clone()
                 .ok_or_else(|| StartupError::Config("no search index was opened".into()))?;
-            let report = crate::workers::reconciler::repair(adapters.documents.as_ref(), &index)
-                .await
-                .and_then(|r| index.commit().map(|_| r))
-                .map_err(|e| StartupError::Aws(e.to_string()))?;
+            let report =
+                crate::workers::reconciler::repair(adapters.documents.as_ref(), index.as_ref())
+                    .await;
+            let report = match report {
+                Ok(report) => crate::workers::Flush::flush(index.as_ref())
+                    .await
+                    .map(|_| report),
+                Err(e) => Err(e),
+            }
+            .map_err(|e| StartupError::Aws(e.to_string()))?;
             println!(
-                "reindexed {}: {} products, {} indexed",
-                config.search_dir.display(),
-                report.checked,
-                report.repaired
+                "reindexed {where_}: {} products, {} indexed",
+                report.checked, report.repaired
             );
             adapters.close().await;
             Ok(())

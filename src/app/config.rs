@@ -7,7 +7,7 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 use clap::{Args, ValueEnum};
 use mercado_resolvers::edge::{EdgeGuard, EdgeLimits};
 
-use crate::StartupError;
+use crate::{StartupError, adapters::search::OpenSearchAuth};
 
 /// Where the outbox relay sends events.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,6 +25,9 @@ pub enum BusKind {
 pub enum SearchEngine {
     /// Tantivy, embedded: an index on this instance's disk, fed by every event.
     Tantivy,
+    /// OpenSearch (Amazon OpenSearch Service): one index every instance shares
+    /// (`MERCADO_OPENSEARCH_URL`).
+    Opensearch,
     /// No search: `search` answers `UNAVAILABLE`.
     Off,
 }
@@ -399,6 +402,40 @@ impl EdgeConfig {
     }
 }
 
+/// Where the `opensearch` search engine lives.
+#[derive(Args, Clone, Debug)]
+pub struct OpenSearchConfig {
+    /// Base URL of the OpenSearch cluster or Amazon OpenSearch Service domain endpoint.
+    #[arg(
+        long,
+        env = "MERCADO_OPENSEARCH_URL",
+        value_name = "MERCADO_OPENSEARCH_URL"
+    )]
+    pub opensearch_url: Option<String>,
+    /// The index mercado keeps its search documents in (created with its mapping at start).
+    #[arg(
+        long,
+        env = "MERCADO_OPENSEARCH_INDEX",
+        value_name = "MERCADO_OPENSEARCH_INDEX",
+        default_value = "mercado-products"
+    )]
+    pub opensearch_index: String,
+    /// `sigv4` (signed with the AWS credentials chain and region, for Amazon OpenSearch
+    /// Service) or `none`.
+    #[arg(long, env = "MERCADO_OPENSEARCH_AUTH", value_name = "MERCADO_OPENSEARCH_AUTH", value_enum, default_value_t = OpenSearchAuth::Sigv4)]
+    pub opensearch_auth: OpenSearchAuth,
+}
+
+impl Default for OpenSearchConfig {
+    fn default() -> Self {
+        Self {
+            opensearch_url: None,
+            opensearch_index: "mercado-products".into(),
+            opensearch_auth: OpenSearchAuth::Sigv4,
+        }
+    }
+}
+
 #[derive(Args, Clone, Debug)]
 pub struct ServeConfig {
     /// Address the HTTP server listens on.
@@ -495,7 +532,7 @@ pub struct ServeConfig {
         default_value = "mercado-projector"
     )]
     pub nats_consumer: String,
-    /// The search engine: `tantivy` (embedded, the default) or `off`.
+    /// The search engine: `tantivy` (embedded, the default), `opensearch` or `off`.
     #[arg(long, env = "MERCADO_SEARCH", value_name = "MERCADO_SEARCH", value_enum, default_value_t = SearchEngine::Tantivy)]
     pub search: SearchEngine,
     /// Directory of this instance's search index (one writer per directory: never share it).
@@ -506,7 +543,8 @@ pub struct ServeConfig {
         default_value = ".mercado/search"
     )]
     pub search_dir: std::path::PathBuf,
-    /// How often new search documents are committed (made searchable), in milliseconds.
+    /// How often new search documents are committed (Tantivy) or refreshed (OpenSearch), that
+    /// is made searchable, in milliseconds.
     #[arg(
         long,
         env = "MERCADO_SEARCH_COMMIT_MS",
@@ -514,8 +552,9 @@ pub struct ServeConfig {
         default_value_t = 200
     )]
     pub search_commit_ms: u64,
-    /// SQS queue of this instance's own search feed (bus `eventbridge`: the shared projector
-    /// queue gives each event to one instance only); `provision` creates it and its rule.
+    /// SQS queue of the search feed (bus `eventbridge`): with Tantivy this instance's own (the
+    /// shared projector queue gives each event to one instance only), with OpenSearch one that
+    /// every worker instance shares; `provision` creates it and its rule.
     #[arg(
         long,
         env = "MERCADO_SEARCH_QUEUE_URL",
@@ -564,6 +603,8 @@ pub struct ServeConfig {
     )]
     pub shutdown_grace_seconds: u64,
     #[command(flatten)]
+    pub opensearch: OpenSearchConfig,
+    #[command(flatten)]
     pub edge: EdgeConfig,
     #[command(flatten)]
     pub database: DatabaseConfig,
@@ -583,14 +624,20 @@ impl ServeConfig {
                 "MERCADO_QUEUE_URL: required when MERCADO_BUS=eventbridge".into(),
             ));
         }
-        if self.serves_search()
+        if self.feeds_search()
             && self.bus == BusKind::Eventbridge
             && self.search_queue_url.is_none()
         {
-            // The projector's queue hands each event to one instance: this index would miss
+            // The projector's queue hands each event to one instance: the index would miss
             // the rest and answer partial results without saying so.
+            return Err(StartupError::Config(match self.search {
+                SearchEngine::Opensearch => "MERCADO_SEARCH_QUEUE_URL: required when MERCADO_BUS=eventbridge and MERCADO_SEARCH=opensearch (the search feed's queue, shared by the worker instances), or set MERCADO_SEARCH=off".into(),
+                _ => "MERCADO_SEARCH_QUEUE_URL: required when MERCADO_BUS=eventbridge and MERCADO_SEARCH=tantivy (a queue of this instance's own, so its index gets every event), or set MERCADO_SEARCH=off".into(),
+            }));
+        }
+        if self.search == SearchEngine::Opensearch && self.opensearch.opensearch_url.is_none() {
             return Err(StartupError::Config(
-                "MERCADO_SEARCH_QUEUE_URL: required when MERCADO_BUS=eventbridge and MERCADO_SEARCH=tantivy (a queue of this instance's own, so its index gets every event), or set MERCADO_SEARCH=off".into(),
+                "MERCADO_OPENSEARCH_URL: required when MERCADO_SEARCH=opensearch".into(),
             ));
         }
         self.auth.validate()
@@ -613,15 +660,32 @@ impl ServeConfig {
     /// Whether this instance keeps a search index: with search on, and only where the
     /// workers run (the in-process bus feeds only the relaying instance, and an index that
     /// follows no events would answer stale results).
+    /// Whether this instance answers `search`: every instance with OpenSearch (one shared
+    /// index), only those that keep an index of their own with Tantivy.
     pub fn serves_search(&self) -> bool {
-        self.search == SearchEngine::Tantivy && self.run_workers
+        match self.search {
+            SearchEngine::Tantivy => self.run_workers,
+            SearchEngine::Opensearch => true,
+            SearchEngine::Off => false,
+        }
     }
 
-    /// This instance's own search feed on JetStream: every event, apart from other instances.
+    /// Whether this instance writes events into the search index (its workers do).
+    pub fn feeds_search(&self) -> bool {
+        self.search != SearchEngine::Off && self.run_workers
+    }
+
+    /// The search feed on JetStream. Tantivy: this instance's own consumer, every event apart
+    /// from other instances (removed an hour after its instance is gone). OpenSearch: one
+    /// durable consumer the worker instances share.
     pub fn search_nats_settings(&self) -> crate::adapters::bus::nats::NatsSettings {
         let mut settings = self.nats_settings();
-        settings.consumer = format!("{}-search-{}", self.nats_consumer, self.instance_id);
-        settings.inactive_threshold = Some(Duration::from_secs(3600));
+        if self.search == SearchEngine::Opensearch {
+            settings.consumer = format!("{}-search", self.nats_consumer);
+        } else {
+            settings.consumer = format!("{}-search-{}", self.nats_consumer, self.instance_id);
+            settings.inactive_threshold = Some(Duration::from_secs(3600));
+        }
         settings
     }
 
@@ -656,5 +720,83 @@ impl AuthConfig {
             }
             _ => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test here
+
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Serve {
+        #[command(flatten)]
+        config: ServeConfig,
+    }
+
+    fn config(args: &[&str]) -> ServeConfig {
+        let args = ["mercado", "--database-url", "postgres://db/mercado"]
+            .iter()
+            .chain(args);
+        Serve::try_parse_from(args).unwrap().config
+    }
+
+    fn refusal(config: &ServeConfig) -> String {
+        match config.validate() {
+            Err(StartupError::Config(message)) => message,
+            other => panic!("expected a configuration error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn opensearch_is_served_by_every_instance_and_fed_by_the_workers_through_a_shared_feed() {
+        let url = [
+            "--search",
+            "opensearch",
+            "--opensearch-url",
+            "https://search.example",
+        ];
+        let api = config(&[&url[..], &["--run-workers", "false"]].concat());
+        assert!(api.validate().is_ok());
+        assert!(api.serves_search() && !api.feeds_search());
+
+        let worker = config(&url);
+        assert!(worker.serves_search() && worker.feeds_search());
+        assert_eq!(
+            worker.search_nats_settings().consumer,
+            "mercado-projector-search"
+        );
+        assert_eq!(worker.search_nats_settings().inactive_threshold, None);
+
+        let tantivy = config(&["--instance-id", "a"]);
+        assert_eq!(
+            tantivy.search_nats_settings().consumer,
+            "mercado-projector-search-a"
+        );
+        let quiet = config(&["--run-workers", "false"]);
+        assert!(!quiet.serves_search() && !quiet.feeds_search());
+    }
+
+    #[test]
+    fn configurations_that_would_search_partially_or_nowhere_are_refused_by_name() {
+        assert!(
+            refusal(&config(&["--search", "opensearch"])).starts_with("MERCADO_OPENSEARCH_URL:")
+        );
+        let no_feed = config(&[
+            "--search",
+            "opensearch",
+            "--opensearch-url",
+            "https://search.example",
+            "--bus",
+            "eventbridge",
+            "--queue-url",
+            "http://sqs/q",
+        ]);
+        assert!(refusal(&no_feed).starts_with("MERCADO_SEARCH_QUEUE_URL:"));
+        let no_own_queue = config(&["--bus", "eventbridge", "--queue-url", "http://sqs/q"]);
+        assert!(refusal(&no_own_queue).contains("MERCADO_SEARCH=tantivy"));
     }
 }

@@ -81,13 +81,13 @@ impl Server {
                 // lost the last uncommitted batch.
                 let (source, index) = (adapters.documents.clone(), search.clone());
                 tasks.push(tokio::spawn(async move {
-                    match crate::workers::reconciler::repair(source.as_ref(), &index).await {
+                    match crate::workers::reconciler::repair(source.as_ref(), index.as_ref()).await {
                         Ok(r) => tracing::info!(checked = r.checked, repaired = r.repaired, "search index caught up"),
                         Err(e) => tracing::warn!(error = %e, "search index catch-up failed; it follows events from now on"),
                     }
                 }));
                 tasks.push(tokio::spawn(crate::workers::run_flushes(
-                    Arc::new(search.clone()),
+                    search.clone(),
                     Duration::from_millis(config.search_commit_ms.max(10)),
                     rx.clone(),
                 )));

@@ -13,7 +13,7 @@ use mercado::{
     adapters::auth::LocalIssuer,
     app::config::{
         AuthConfig, AuthMode, AwsConfig, BusKind, DatabaseConfig, EdgeConfig, ImagesConfig,
-        SearchEngine, ServeConfig,
+        OpenSearchConfig, SearchEngine, ServeConfig,
     },
     app::server::Server,
 };
@@ -80,6 +80,7 @@ impl Stack {
             search_dir: data_dir.join("search"),
             search_commit_ms: 50,
             search_queue_url: Some(format!("{queue_url}-search")),
+            opensearch: OpenSearchConfig::default(),
             instance_id: format!("test-{id}"),
             run_workers: true,
             relay_poll_ms: 200,
