@@ -5,9 +5,8 @@
 use std::sync::Arc;
 
 use mercado_resolvers::{
-    MercadoSchema, Ports,
+    Ports,
     catalog::CatalogChanges,
-    edge::EdgeGuard,
     inventory::StockHolds,
     purchases::{PaymentGateway, SagaStore, SagaWakeups, saga::SagaRunner},
     search::{SearchIndex, SearchOff},
@@ -261,12 +260,6 @@ impl Adapters {
     /// Releases the database connections (at shutdown).
     pub async fn close(&self) {
         self.pool.close().await;
-    }
-
-    /// The executable schema over these adapters, guarded by `edge`; catalog reads wait at
-    /// most `read_wait` for consistency tokens.
-    pub fn schema(&self, edge: EdgeGuard, read_wait: std::time::Duration) -> MercadoSchema {
-        mercado_resolvers::build_schema(self.ports.clone(), edge, read_wait)
     }
 }
 

@@ -19,7 +19,7 @@ use axum::{
     response::IntoResponse,
     routing::{get, post},
 };
-use mercado_resolvers::{MercadoSchema, Viewer, inventory::InventoryStore};
+use mercado_resolvers::{MercadoSchema, Ports, Viewer, inventory::InventoryStore};
 use tokio::sync::watch;
 
 use crate::{
@@ -52,13 +52,33 @@ impl AppState {
         config: &ServeConfig,
         shutdown: watch::Receiver<bool>,
     ) -> Result<Self, StartupError> {
+        Self::over(
+            adapters.ports.clone(),
+            adapters.verifier.clone(),
+            adapters.image_source.clone(),
+            adapters.probes.clone(),
+            config,
+            shutdown,
+        )
+    }
+
+    /// The state over any ports (`new` passes the server's adapters; a benchmark serves
+    /// in-memory ones through the same router).
+    pub fn over(
+        ports: Ports,
+        verifier: Arc<TokenVerifier>,
+        images: Arc<dyn ImageSource>,
+        probes: Vec<(&'static str, Probe)>,
+        config: &ServeConfig,
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<Self, StartupError> {
         let edge = &config.edge;
         Ok(Self {
-            schema: adapters.schema(edge.guard()?, config.read_wait()),
-            verifier: adapters.verifier.clone(),
-            inventory: adapters.ports.inventory.clone(),
-            images: adapters.image_source.clone(),
-            readiness: Arc::new(health::Readiness::new(adapters.probes.clone())),
+            inventory: ports.inventory.clone(),
+            schema: mercado_resolvers::build_schema(ports, edge.guard()?, config.read_wait()),
+            verifier,
+            images,
+            readiness: Arc::new(health::Readiness::new(probes)),
             rest_require_token: config.rest_require_token,
             limits: Arc::new(graphql::RequestLimits {
                 max_batch: edge.max_batch,

@@ -7,8 +7,10 @@
 mod common;
 
 mod auth_profiles;
+mod bench_graphql;
 mod bench_lag;
 mod bench_saga;
+mod bench_writes;
 mod browser;
 mod catalog_sync;
 mod chaos;

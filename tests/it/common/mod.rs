@@ -784,3 +784,51 @@ impl ServerProcess {
         }
     }
 }
+
+/// Whether `scripts/bench --quick` asked for the smaller sizes.
+pub fn bench_quick() -> bool {
+    std::env::var_os("MERCADO_BENCH_QUICK").is_some()
+}
+
+/// `full`, or `quick` under `scripts/bench --quick`.
+pub fn bench_size(full: usize, quick: usize) -> usize {
+    if bench_quick() { quick } else { full }
+}
+
+/// Hands one benchmark's figures to `scripts/bench`: a JSON line appended to
+/// `$MERCADO_BENCH_OUT` (when set) with a row of docs/benchmarks.md's table `table` and the
+/// `metrics` of the command's last line. Always printed, so a benchmark run by hand shows it.
+pub fn bench_record(table: &str, row: &[(&str, String)], metrics: Value) {
+    let row: serde_json::Map<String, Value> = row
+        .iter()
+        .map(|(k, v)| ((*k).to_string(), Value::String(v.clone())))
+        .collect();
+    let line = json!({"table": table, "row": row, "metrics": metrics}).to_string();
+    println!("bench {line}");
+    if let Some(path) = std::env::var_os("MERCADO_BENCH_OUT") {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .unwrap();
+        writeln!(file, "{line}").unwrap();
+    }
+}
+
+/// Milliseconds, two decimals, for tables.
+pub fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1e3)
+}
+
+/// Resident memory of process `pid`, in MiB (`VmRSS`).
+pub fn rss_mb(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    kb / 1024.0
+}

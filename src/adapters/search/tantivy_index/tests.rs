@@ -39,8 +39,7 @@ async fn the_index_and_its_versions_survive_a_restart_and_another_format_is_rebu
 
 /// 10,000 generated products: indexing throughput, then search latency (p50, p99) for typical
 /// queries with every facet, and a typo that still finds the one intended product. Figures go
-/// to docs/benchmarks.md; run with `cargo test -p mercado --lib --release -- --ignored
-/// search_ten_thousand --nocapture`.
+/// to docs/benchmarks.md through `scripts/bench` (release).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "benchmark: run explicitly"]
 async fn search_ten_thousand_products() {
@@ -121,12 +120,26 @@ async fn search_ten_thousand_products() {
     }
     latencies.sort();
     let at = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
-    println!(
-        "search bench: {PRODUCTS} products indexed in {:.2} s ({:.0}/s, a commit every 500); 1000 searches with facets: p50 {:.2} ms, p99 {:.2} ms",
-        indexing.as_secs_f64(),
-        PRODUCTS as f64 / indexing.as_secs_f64(),
-        at(0.5).as_secs_f64() * 1e3,
-        at(0.99).as_secs_f64() * 1e3,
-    );
+    let (p50, p99) = (at(0.5).as_secs_f64() * 1e3, at(0.99).as_secs_f64() * 1e3);
+    // A row for `scripts/bench` (docs/benchmarks.md), as the integration benchmarks write it.
+    let line = serde_json::json!({
+        "table": "search",
+        "row": {
+            "products": PRODUCTS.to_string(),
+            "indexing": format!("{:.2} s ({:.0}/s, a commit every 500)", indexing.as_secs_f64(), PRODUCTS as f64 / indexing.as_secs_f64()),
+            "1,000 searches with every facet": format!("p50 {p50:.2} ms, p99 {p99:.2} ms"),
+        },
+        "metrics": { "search_p99_ms": p99 },
+    });
+    println!("bench {line}");
+    if let Some(path) = std::env::var_os("MERCADO_BENCH_OUT") {
+        use std::io::Write;
+        let mut out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .unwrap();
+        writeln!(out, "{line}").unwrap();
+    }
     std::fs::remove_dir_all(dir).unwrap();
 }
