@@ -9,6 +9,12 @@ pub mod events;
 pub mod http;
 pub mod workers;
 
+/// mimalloc for every binary that links the server (the tests and benchmarks too): a GraphQL
+/// request allocates a great deal (documents, values, JSON), and glibc's malloc and free took
+/// a fifth of the CPU under load.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Why the server (or a subcommand) could not start or finish.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {

@@ -66,10 +66,13 @@ pub async fn relay_once(
         claim.finish(&[], &[]).await?;
         return Ok(RelayReport::default());
     }
-    let outcomes = publisher.publish(claim.events()).await;
-    let mut published: Vec<Uuid> = Vec::with_capacity(claim.events().len());
+    let (newest, superseded) = coalesce(claim.events());
+    let outcomes = publisher.publish(&newest).await;
+    // A superseded event is done: the newer document that replaces it is published now, or
+    // stays in the outbox until it is.
+    let mut published: Vec<Uuid> = superseded;
     let mut failed: Vec<(Uuid, String)> = Vec::new();
-    for (event, outcome) in claim.events().iter().zip(outcomes) {
+    for (event, outcome) in newest.iter().zip(outcomes) {
         match outcome {
             Ok(()) => published.push(event.id),
             Err(why) => {
@@ -85,6 +88,38 @@ pub async fn relay_once(
     };
     claim.finish(&published, &failed).await?;
     Ok(report)
+}
+
+/// The events of a batch worth publishing, in order, and the ids of those they supersede.
+/// Product events carry the whole document and every consumer keeps only the newest version,
+/// so of several for one product only the newest is sent: under a hot product (every hold and
+/// sale re-emits it) this spares the bus and the read model most of their writes. Other
+/// events (order status changes) are facts of their own and all go.
+fn coalesce(events: &[EventEnvelope]) -> (Vec<EventEnvelope>, Vec<Uuid>) {
+    let is_document = |e: &EventEnvelope| {
+        e.event_type == crate::events::PRODUCT_UPSERTED
+            || e.event_type == crate::events::PRODUCT_DELETED
+    };
+    let mut newest: std::collections::HashMap<Uuid, (i64, Uuid)> = Default::default();
+    for e in events.iter().filter(|e| is_document(e)) {
+        let entry = newest.entry(e.aggregate_id).or_insert((e.version, e.id));
+        if e.version > entry.0 {
+            *entry = (e.version, e.id);
+        }
+    }
+    let (mut kept, mut superseded) = (Vec::with_capacity(events.len()), Vec::new());
+    for e in events {
+        if is_document(e)
+            && newest
+                .get(&e.aggregate_id)
+                .is_some_and(|(_, id)| *id != e.id)
+        {
+            superseded.push(e.id);
+        } else {
+            kept.push(e.clone());
+        }
+    }
+    (kept, superseded)
 }
 
 /// Relays until shutdown: drains the outbox whenever a write commits or `poll` elapses.
@@ -118,5 +153,48 @@ pub async fn run(
             () = woken => {}
             () = tokio::time::sleep(poll) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::{ORDER_STATUS_CHANGED, PRODUCT_DELETED, PRODUCT_UPSERTED};
+
+    fn event(kind: &str, aggregate: u128, version: i64) -> EventEnvelope {
+        EventEnvelope::new(
+            kind,
+            Uuid::from_u128(aggregate),
+            version,
+            serde_json::json!({}),
+        )
+    }
+
+    #[test]
+    fn only_the_newest_document_of_each_product_in_a_batch_is_sent_and_order_events_all_go() {
+        let batch = [
+            event(PRODUCT_UPSERTED, 1, 1),
+            event(ORDER_STATUS_CHANGED, 9, 1),
+            event(PRODUCT_UPSERTED, 1, 3),
+            event(PRODUCT_UPSERTED, 2, 1),
+            event(PRODUCT_UPSERTED, 1, 2),
+            event(ORDER_STATUS_CHANGED, 9, 2),
+            event(PRODUCT_DELETED, 2, 2),
+        ];
+        let (sent, superseded) = coalesce(&batch);
+        let shape: Vec<(&str, u128, i64)> = sent
+            .iter()
+            .map(|e| (e.event_type.as_str(), e.aggregate_id.as_u128(), e.version))
+            .collect();
+        assert_eq!(
+            shape,
+            [
+                (ORDER_STATUS_CHANGED, 9, 1),
+                (PRODUCT_UPSERTED, 1, 3),
+                (ORDER_STATUS_CHANGED, 9, 2),
+                (PRODUCT_DELETED, 2, 2),
+            ]
+        );
+        assert_eq!(superseded, [batch[0].id, batch[3].id, batch[4].id]);
     }
 }

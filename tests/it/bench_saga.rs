@@ -24,17 +24,23 @@ use tokio_tungstenite::tungstenite::Message;
 const TERMINAL: &str = "SELECT count(*) FROM orders
      WHERE status IN ('CONFIRMED', 'REJECTED', 'PAYMENT_FAILED', 'CANCELLED', 'EXPIRED')";
 
-/// Places one order (quantity 1) per entry of `variants` at once, each from its own buyer, and
-/// waits until every order is terminal; the time from the first call.
-async fn race(stack: &Stack, app: &Arc<App>, variants: Vec<String>) -> Duration {
-    let orders = variants.len() as i64;
+/// Places one order (quantity 1) per entry of `variants` at once, each from its own buyer
+/// (keys `prefix-n`), and waits until `settled` orders of the stack are terminal; the times
+/// from the first call until every order was placed, and until they settled.
+async fn race(
+    stack: &Stack,
+    app: &Arc<App>,
+    prefix: &str,
+    variants: Vec<String>,
+    settled: i64,
+) -> (Duration, Duration) {
     let started = Instant::now();
     let tasks: Vec<_> = variants
         .into_iter()
         .enumerate()
         .map(|(i, variant)| {
             let app = app.clone();
-            let token = stack.token(&format!("buyer-{i}"), &[Role::Buyer]);
+            let token = stack.token(&format!("{prefix}-{i}"), &[Role::Buyer]);
             tokio::spawn(async move {
                 let placed = app
                     .place_order(&token, &variant, 1, "tok_approve", "bench")
@@ -46,14 +52,15 @@ async fn race(stack: &Stack, app: &Arc<App>, variants: Vec<String>) -> Duration 
     for t in tasks {
         t.await.unwrap();
     }
-    while stack.count(TERMINAL).await < orders {
+    let placed = started.elapsed();
+    while stack.count(TERMINAL).await < settled {
         assert!(
             started.elapsed() < Duration::from_secs(600),
             "orders never settled"
         );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    started.elapsed()
+    (placed, started.elapsed())
 }
 
 /// Statements the server ran per order, and where PostgreSQL spent its time (from
@@ -73,14 +80,24 @@ async fn db_counters(stack: &Stack) -> (i64, i64) {
 #[ignore = "benchmark: run explicitly"]
 async fn saga_race_for_one_variant_and_orders_spread_over_many() {
     let stack = Stack::new(BusKind::Inprocess).await;
-    let app = Arc::new(stack.start().await);
+    // The server's own pool size (the tests' stack uses fewer connections).
+    let mut config = stack.config.clone();
+    config.database.db_max_connections = 16;
+    let app = Arc::new(stack.start_with(config).await);
     let seller = stack.token("seller", &[Role::Seller]);
 
     // The race: many buyers, one variant, 100 units.
     let orders = bench_size(1_000, 300);
     let hot = app.stocked_variant(&seller, "HOT", 100, 100).await;
     let before = db_counters(&stack).await;
-    let settled = race(&stack, &app, vec![hot.clone(); orders]).await;
+    let (placed, settled) = race(
+        &stack,
+        &app,
+        "buyer",
+        vec![hot.clone(); orders],
+        orders as i64,
+    )
+    .await;
     let after = db_counters(&stack).await;
     let confirmed = stack
         .count("SELECT count(*) FROM orders WHERE status = 'CONFIRMED'")
@@ -103,6 +120,7 @@ async fn saga_race_for_one_variant_and_orders_spread_over_many() {
                 "run",
                 format!("race: {orders} orders (quantity 1) for one variant with 100 units"),
             ),
+            ("all placed", ms(placed)),
             ("settled", ms(settled)),
             (
                 "throughput",
@@ -143,32 +161,14 @@ async fn saga_race_for_one_variant_and_orders_spread_over_many() {
     let spread: Vec<String> = (0..orders).map(|i| skus[i % variants].clone()).collect();
     let terminal_before = stack.count(TERMINAL).await;
     let before = db_counters(&stack).await;
-    let started = Instant::now();
-    // `race` waits for every order of the stack: count from where the race left off.
-    let tasks: Vec<_> = spread
-        .into_iter()
-        .enumerate()
-        .map(|(i, variant)| {
-            let app = app.clone();
-            let token = stack.token(&format!("spread-{i}"), &[Role::Buyer]);
-            tokio::spawn(async move {
-                app.place_order(&token, &variant, 1, "tok_approve", "bench")
-                    .await
-            })
-        })
-        .collect();
-    for t in tasks {
-        let placed = t.await.unwrap();
-        assert!(placed["errors"].is_null(), "{placed}");
-    }
-    while stack.count(TERMINAL).await < terminal_before + orders as i64 {
-        assert!(
-            started.elapsed() < Duration::from_secs(600),
-            "orders never settled"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    let settled = started.elapsed();
+    let (placed, settled) = race(
+        &stack,
+        &app,
+        "spread",
+        spread,
+        terminal_before + orders as i64,
+    )
+    .await;
     let after = db_counters(&stack).await;
     let confirmed = stack
         .count("SELECT count(*) FROM orders WHERE status = 'CONFIRMED'")
@@ -183,6 +183,7 @@ async fn saga_race_for_one_variant_and_orders_spread_over_many() {
                 "run",
                 format!("spread: {orders} orders over {variants} variants"),
             ),
+            ("all placed", ms(placed)),
             ("settled", ms(settled)),
             ("throughput", format!("{per_s:.0} orders/s")),
             ("outcome", format!("{confirmed} CONFIRMED")),

@@ -206,7 +206,15 @@ struct Gate {
     limits: EdgeLimits,
     apq: Option<DocumentCache>,
     trusted: Option<TrustedDocuments>,
+    /// Recently admitted documents by their text: clients send the same few documents over
+    /// and over, and admitting one (lexing, parsing, measuring) is a large part of a small
+    /// query's cost. Only documents up to [`PARSE_INLINE_BYTES`] (so at most 8 MB), only
+    /// admitted ones (a refused document pays in full every time).
+    admitted: DocumentCache,
 }
+
+/// Admitted documents the gate remembers by text.
+const ADMITTED_CACHE_ENTRIES: NonZeroUsize = NonZeroUsize::new(1_000).expect("not zero");
 
 impl EdgeGuard {
     /// `trusted`: when set, only the manifest's documents run (APQ is then off).
@@ -219,6 +227,7 @@ impl EdgeGuard {
             limits,
             apq,
             trusted,
+            admitted: DocumentCache::new(ADMITTED_CACHE_ENTRIES),
         }))
     }
 
@@ -276,10 +285,17 @@ impl Gate {
                 return Err(Refusal::HashMismatch(hash.clone()));
             }
         }
+        let remembered = text.len() <= PARSE_INLINE_BYTES;
+        if remembered && let Some(admitted) = self.admitted.get(text) {
+            return Ok(admitted);
+        }
         let admitted = Admitted {
             text: text.to_string(),
             doc: self.parse(text).await?,
         };
+        if remembered {
+            self.admitted.put(text.to_string(), admitted.clone());
+        }
         if let (Some(hash), Some(cache)) = (hash, &self.apq) {
             cache.put(hash, admitted.clone());
         }

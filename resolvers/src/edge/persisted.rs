@@ -71,7 +71,8 @@ pub fn requested_hash(extensions: &Extensions) -> Result<Option<String>, Refusal
     Ok(Some(hash.to_ascii_lowercase()))
 }
 
-/// Recently used documents by hash (automatic persisted queries), bounded in entries.
+/// Recently used documents by key (a hash for automatic persisted queries, the text for the
+/// gate's own memory), bounded in entries.
 pub struct DocumentCache(Mutex<lru::LruCache<String, Admitted>>);
 
 impl DocumentCache {

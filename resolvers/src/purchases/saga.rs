@@ -25,9 +25,9 @@ use crate::{
 /// Payment attempts before a transiently failing gateway fails the order.
 pub const PAYMENT_ATTEMPTS: i32 = 5;
 const LEASE_SECONDS: i64 = 30;
-const CLAIM_BATCH: u32 = 32;
+const CLAIM_BATCH: u32 = 64;
 /// Orders one runner advances at once (each holds a database connection while it steps).
-const STEPS_AT_ONCE: usize = 8;
+const STEPS_AT_ONCE: usize = 16;
 
 pub struct SagaRunner {
     orders: Arc<dyn SagaStore>,
@@ -51,7 +51,8 @@ impl SagaRunner {
         }
     }
 
-    /// Claims the due orders and advances each by one step. Returns how many moved.
+    /// Claims the due orders and drives each as far as it can go now: to a terminal status,
+    /// or until it waits (a payment retry later). Returns how many moved.
     pub async fn advance_due(&self) -> Result<usize, StoreError> {
         self.orders.due_expired().await?;
         let due = self
@@ -61,7 +62,7 @@ impl SagaRunner {
         // Claimed orders are independent (each step is keyed by its order, and stock is locked
         // product then variant everywhere), so they advance side by side.
         let steps = futures::stream::iter(due)
-            .map(|id| async move { (id, self.advance(id).await) })
+            .map(|id| async move { (id, self.drive(id).await) })
             .buffer_unordered(STEPS_AT_ONCE)
             .collect::<Vec<_>>()
             .await;
@@ -76,6 +77,19 @@ impl SagaRunner {
             }
         }
         Ok(moved)
+    }
+
+    /// Advances `id` step by step while it moves and is not terminal (one claim per order,
+    /// not one per step, while the lease is ours); the last status it moved to, if it moved.
+    async fn drive(&self, id: Uuid) -> Result<Option<OrderStatus>, StoreError> {
+        let mut last = None;
+        while let Some(to) = self.advance(id).await? {
+            last = Some(to);
+            if to.is_terminal() {
+                break;
+            }
+        }
+        Ok(last)
     }
 
     /// One step of one order; returns the status it moved to, if it moved.
@@ -408,12 +422,13 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn advance_due_moves_every_claimed_order_one_step() {
+    async fn advance_due_drives_every_claimed_order_as_far_as_it_goes() {
         let w = world();
         let orders: Vec<Uuid> = (0..3).map(|_| w.order(5, 1).0).collect();
         assert_eq!(w.saga.advance_due().await.unwrap(), 3);
         for id in orders {
-            assert_eq!(w.orders.status(id), Some(StockHeld));
+            assert_eq!(w.orders.status(id), Some(Confirmed));
         }
+        assert_eq!(w.saga.advance_due().await.unwrap(), 0, "nothing left to do");
     }
 }
