@@ -34,6 +34,16 @@ GOALS = [
     ("putevents_p50_ms", "the local server's floor", None),
 ]
 
+# Column order per table (a record's row is a JSON object, whose keys come sorted).
+COLUMNS = {
+    "graphql": ["query", "GraphQL", "bare handler", "ratio", "load"],
+    "saga": ["run", "all placed", "settled", "throughput", "outcome", "database"],
+    "fanout": ["subscribers", "deliveries", "p50", "p99", "max", "rss"],
+    "lag": ["bus", "n", "p50", "p99", "max", "local floor"],
+    "writes": ["n", "createProduct through GraphQL", "pgbench, same statements", "ratio", "concurrency"],
+    "search": ["products", "indexing", "1,000 searches with every facet"],
+}
+
 TITLES = {
     "graphql": "GraphQL overhead (in-memory catalog and profiles)",
     "saga": "Purchase saga",
@@ -67,7 +77,8 @@ def main():
         rows = tables.get(table)
         if not rows:
             continue
-        columns = list(rows[0].keys())
+        known = COLUMNS.get(table, [])
+        columns = [c for c in known if c in rows[0]] + [c for c in rows[0] if c not in known]
         lines += ["### " + TITLES.get(table, table), "", "| " + " | ".join(columns) + " |",
                   "|" + "---|" * len(columns)]
         lines += ["| " + " | ".join(str(r.get(c, "")) for c in columns) + " |" for r in rows]

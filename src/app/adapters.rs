@@ -225,7 +225,7 @@ impl Adapters {
                         "search is off on this server (MERCADO_SEARCH=off)",
                     )),
                     None => Arc::new(SearchOff(
-                        "this instance runs no workers, so it keeps no search index: ask one that does",
+                        "this instance applies no events (MERCADO_MODULES), so it keeps no search index: ask one that does",
                     )),
                 },
             },

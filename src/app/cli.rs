@@ -25,7 +25,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the API (and, unless MERCADO_RUN_WORKERS=false, the outbox relay and consumer).
+    /// Serve the API and the background work (MERCADO_MODULES says which parts).
     Serve(Box<ServeConfig>),
     /// Repair the read model from PostgreSQL once (also rebuilds an empty table), then exit.
     /// With --check, only compare item by item and list the differences (exit 1 if any).
@@ -220,7 +220,10 @@ async fn execute(command: Command) -> Result<(), StartupError> {
                     SearchEngine::Opensearch => SearchEngine::Opensearch,
                     _ => SearchEngine::Tantivy,
                 },
-                run_workers: true,
+                modules: vec![
+                    crate::app::config::Module::Relay,
+                    crate::app::config::Module::Consumer,
+                ],
                 ..*config
             };
             let adapters = crate::app::adapters::Adapters::build(&config).await?;

@@ -20,6 +20,34 @@ pub enum BusKind {
     Nats,
 }
 
+/// A part of the server a process may run (`MERCADO_MODULES`).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Module {
+    /// The HTTP API: GraphQL (and its subscriptions), GraphiQL, the web client, images, REST.
+    /// A process without it serves only `/healthz` and `/readyz`.
+    Api,
+    /// The outbox relay; with the in-process bus it also applies the events (projector,
+    /// search index) as it publishes them.
+    Relay,
+    /// The bus consumers (`eventbridge`, `nats`): the catalog projector, the search index's
+    /// feed, and image upload events.
+    Consumer,
+    /// The purchase saga runner (and hold expiry).
+    Saga,
+    /// The daily reconciler (one process at a time holds its lock).
+    Reconciler,
+}
+
+impl Module {
+    pub const ALL: [Module; 5] = [
+        Module::Api,
+        Module::Relay,
+        Module::Consumer,
+        Module::Saga,
+        Module::Reconciler,
+    ];
+}
+
 /// Which engine serves `search`.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SearchEngine {
@@ -457,15 +485,17 @@ pub struct ServeConfig {
     /// Event bus: `inprocess`, `eventbridge` or `nats`.
     #[arg(long, env = "MERCADO_BUS", value_name = "MERCADO_BUS", value_enum, default_value_t = BusKind::Inprocess)]
     pub bus: BusKind,
-    /// Whether this instance runs the background workers (relay, consumer).
+    /// What this process runs, a comma list: `api`, `relay`, `consumer`, `saga`,
+    /// `reconciler` (default: all). Any number of processes may run each.
     #[arg(
         long,
-        env = "MERCADO_RUN_WORKERS",
-        value_name = "MERCADO_RUN_WORKERS",
-        default_value_t = true,
-        action = clap::ArgAction::Set
+        env = "MERCADO_MODULES",
+        value_name = "MERCADO_MODULES",
+        value_enum,
+        value_delimiter = ',',
+        default_values_t = Module::ALL
     )]
-    pub run_workers: bool,
+    pub modules: Vec<Module>,
     /// Outbox polling fallback, in milliseconds, when no NOTIFY arrives.
     #[arg(
         long,
@@ -660,19 +690,33 @@ impl ServeConfig {
     /// Whether this instance keeps a search index: with search on, and only where the
     /// workers run (the in-process bus feeds only the relaying instance, and an index that
     /// follows no events would answer stale results).
+    /// Whether this process runs `module`.
+    pub fn runs(&self, module: Module) -> bool {
+        self.modules.contains(&module)
+    }
+
+    /// Whether this process applies events to the read models: the relay does with the
+    /// in-process bus, the consumers with the others.
+    pub fn applies_events(&self) -> bool {
+        match self.bus {
+            BusKind::Inprocess => self.runs(Module::Relay),
+            BusKind::Eventbridge | BusKind::Nats => self.runs(Module::Consumer),
+        }
+    }
+
     /// Whether this instance answers `search`: every instance with OpenSearch (one shared
     /// index), only those that keep an index of their own with Tantivy.
     pub fn serves_search(&self) -> bool {
         match self.search {
-            SearchEngine::Tantivy => self.run_workers,
+            SearchEngine::Tantivy => self.applies_events(),
             SearchEngine::Opensearch => true,
             SearchEngine::Off => false,
         }
     }
 
-    /// Whether this instance writes events into the search index (its workers do).
+    /// Whether this instance writes events into the search index.
     pub fn feeds_search(&self) -> bool {
-        self.search != SearchEngine::Off && self.run_workers
+        self.search != SearchEngine::Off && self.applies_events()
     }
 
     /// The search feed on JetStream. Tantivy: this instance's own consumer, every event apart
@@ -759,7 +803,7 @@ mod tests {
             "--opensearch-url",
             "https://search.example",
         ];
-        let api = config(&[&url[..], &["--run-workers", "false"]].concat());
+        let api = config(&[&url[..], &["--modules", "api"]].concat());
         assert!(api.validate().is_ok());
         assert!(api.serves_search() && !api.feeds_search());
 
@@ -776,8 +820,14 @@ mod tests {
             tantivy.search_nats_settings().consumer,
             "mercado-projector-search-a"
         );
-        let quiet = config(&["--run-workers", "false"]);
+        let quiet = config(&["--modules", "api,saga"]);
         assert!(!quiet.serves_search() && !quiet.feeds_search());
+        // With a bus, the consumers apply the events (and so keep the index), not the relay.
+        let consumer = config(&["--bus", "nats", "--modules", "consumer"]);
+        assert!(consumer.serves_search() && consumer.feeds_search());
+        let relay = config(&["--bus", "nats", "--modules", "relay"]);
+        assert!(!relay.feeds_search());
+        assert_eq!(config(&[]).modules, Module::ALL);
     }
 
     #[test]

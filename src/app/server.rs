@@ -7,7 +7,7 @@ use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
 use crate::{
     StartupError,
     app::adapters::Adapters,
-    app::config::ServeConfig,
+    app::config::{Module, ServeConfig},
     http::{self, AppState},
     workers::{self, relay},
 };
@@ -40,10 +40,14 @@ impl Server {
         let (shutdown, rx) = watch::channel(false);
         let mut tasks = Vec::new();
 
-        let app = http::router(
-            AppState::new(&adapters, &config, rx.clone())?,
-            &config.web_root,
-        );
+        let app = if config.runs(Module::Api) {
+            http::router(
+                AppState::new(&adapters, &config, rx.clone())?,
+                &config.web_root,
+            )
+        } else {
+            http::health_router(adapters.probes.clone())
+        };
         let mut http_rx = rx.clone();
         tasks.push(tokio::spawn(async move {
             let served = axum::serve(
@@ -57,7 +61,7 @@ impl Server {
             }
         }));
 
-        if config.run_workers {
+        if config.runs(Module::Relay) {
             tasks.push(tokio::spawn(relay::run(
                 adapters.outbox.clone(),
                 adapters.publisher.clone(),
@@ -65,33 +69,41 @@ impl Server {
                 config.relay_poll(),
                 rx.clone(),
             )));
+        }
+        if config.runs(Module::Saga) {
             tasks.push(tokio::spawn(crate::workers::saga::run(
                 adapters.saga.clone(),
                 adapters.saga_wakeups.clone(),
                 std::time::Duration::from_millis(200),
                 rx.clone(),
             )));
+        }
+        if config.runs(Module::Reconciler) {
             tasks.push(tokio::spawn(crate::workers::reconciler::run(
                 adapters.reconciler.clone(),
                 std::time::Duration::from_secs(config.reconcile_interval_seconds),
                 rx.clone(),
             )));
-            if let Some(search) = &adapters.search {
-                // Level with PostgreSQL first: a new index starts empty, and a crash may have
-                // lost the last uncommitted batch.
-                let (source, index) = (adapters.documents.clone(), search.clone());
-                tasks.push(tokio::spawn(async move {
-                    match crate::workers::reconciler::repair(source.as_ref(), index.as_ref()).await {
-                        Ok(r) => tracing::info!(checked = r.checked, repaired = r.repaired, "search index caught up"),
-                        Err(e) => tracing::warn!(error = %e, "search index catch-up failed; it follows events from now on"),
-                    }
-                }));
-                tasks.push(tokio::spawn(crate::workers::run_flushes(
-                    search.clone(),
-                    Duration::from_millis(config.search_commit_ms.max(10)),
-                    rx.clone(),
-                )));
-            }
+        }
+        if config.feeds_search()
+            && let Some(search) = &adapters.search
+        {
+            // Level with PostgreSQL first: a new index starts empty, and a crash may have
+            // lost the last uncommitted batch.
+            let (source, index) = (adapters.documents.clone(), search.clone());
+            tasks.push(tokio::spawn(async move {
+                match crate::workers::reconciler::repair(source.as_ref(), index.as_ref()).await {
+                    Ok(r) => tracing::info!(checked = r.checked, repaired = r.repaired, "search index caught up"),
+                    Err(e) => tracing::warn!(error = %e, "search index catch-up failed; it follows events from now on"),
+                }
+            }));
+            tasks.push(tokio::spawn(crate::workers::run_flushes(
+                search.clone(),
+                Duration::from_millis(config.search_commit_ms.max(10)),
+                rx.clone(),
+            )));
+        }
+        if config.runs(Module::Consumer) {
             for consumer in [
                 &adapters.consumer,
                 &adapters.search_consumer,
@@ -106,7 +118,7 @@ impl Server {
                 )));
             }
         }
-        tracing::info!(%addr, bus = ?config.bus, workers = config.run_workers, "mercado listening");
+        tracing::info!(%addr, bus = ?config.bus, modules = ?config.modules, "mercado listening");
         Ok(Self {
             addr,
             grace: Duration::from_secs(config.shutdown_grace_seconds),

@@ -9,6 +9,12 @@ use serde_json::json;
 
 use super::AppState;
 
+impl axum::extract::FromRef<AppState> for std::sync::Arc<Readiness> {
+    fn from_ref(state: &AppState) -> Self {
+        state.readiness.clone()
+    }
+}
+
 /// Each dependency gets this long to answer a readiness check.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -45,8 +51,8 @@ pub async fn healthz() -> impl IntoResponse {
     Json(json!({"status": "ok"}))
 }
 
-pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    let results = state.readiness.check().await;
+pub async fn readyz(State(readiness): State<std::sync::Arc<Readiness>>) -> impl IntoResponse {
+    let results = readiness.check().await;
     let failing: Vec<&str> = results
         .iter()
         .filter(|(_, r)| r.is_err())

@@ -116,6 +116,15 @@ pub fn router(state: AppState, web_root: &std::path::Path) -> Router {
         .with_state(state)
 }
 
+/// Health alone, for a process that runs no API (`MERCADO_MODULES` without `api`): what an
+/// orchestrator probes.
+pub fn health_router(probes: Vec<(&'static str, Probe)>) -> Router {
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .with_state(Arc::new(health::Readiness::new(probes)))
+}
+
 /// The raw token and what it proves, from an `Authorization: Bearer` header: `None` without a
 /// header, an error for any header that does not carry a valid token.
 async fn bearer_token(

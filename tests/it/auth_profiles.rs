@@ -234,9 +234,11 @@ async fn cognito_sign_up_activate_sign_in_sell_refresh_and_refuse_a_buyer() {
         .as_str()
         .unwrap();
     let (_, me) = app
-        .graphql(Some(renewed_access), "{ me { id roles } }", json!({}))
+        .graphql(Some(renewed_access), "{ me { id roles email } }", json!({}))
         .await;
     assert_eq!(me["data"]["me"]["roles"], json!(["SELLER"]), "{me}");
+    // Cognito's access tokens carry no email: the server asks the user pool.
+    assert_eq!(me["data"]["me"]["email"], seller, "{me}");
     let again = create_product(&app, renewed_access, "Second lamp").await;
     assert!(again["errors"].is_null(), "{again}");
 

@@ -17,6 +17,7 @@ mod chaos;
 mod edge;
 mod inventory;
 mod live_catalog;
+mod modules;
 mod purchases;
 mod search;
 mod walking_skeleton;

@@ -77,6 +77,46 @@ pub struct TokenVerifier {
     source: KeySource,
     /// The embedded issuer, in local mode (it also publishes `/.well-known/jwks.json`).
     local: Option<LocalIssuer>,
+    /// With Cognito: where emails come from (its access tokens carry none).
+    emails: Option<CognitoEmails>,
+}
+
+/// Emails of Cognito users by subject, asked of the user pool (`GetUser` with the caller's
+/// own access token: no admin rights needed) once per subject and remembered.
+struct CognitoEmails {
+    client: aws_sdk_cognitoidentityprovider::Client,
+    known: std::sync::Mutex<lru::LruCache<String, String>>,
+}
+
+impl CognitoEmails {
+    const REMEMBERED: std::num::NonZeroUsize =
+        std::num::NonZeroUsize::new(10_000).expect("not zero");
+
+    /// The email of the token's user; `None` when the pool does not answer (the caller's
+    /// `me.email` is then null, nothing else fails).
+    async fn email(&self, subject: &str, token: &str) -> Option<String> {
+        if let Some(email) = self.known.lock().ok()?.get(subject) {
+            return Some(email.clone());
+        }
+        let user = match self.client.get_user().access_token(token).send().await {
+            Ok(user) => user,
+            Err(e) => {
+                tracing::debug!(error = %e, "Cognito GetUser failed; no email for this request");
+                return None;
+            }
+        };
+        let email = user
+            .user_attributes()
+            .iter()
+            .find(|a| a.name() == "email")
+            .and_then(|a| a.value())?
+            .to_string();
+        self.known
+            .lock()
+            .ok()?
+            .put(subject.to_string(), email.clone());
+        Some(email)
+    }
 }
 
 impl TokenVerifier {
@@ -91,17 +131,27 @@ impl TokenVerifier {
                 let client_id = config.cognito_client_id.clone().unwrap_or_default();
                 let region = sdk.region().map(ToString::to_string).unwrap_or_default();
                 let issuer = format!("https://cognito-idp.{region}.amazonaws.com/{pool}");
+                // A local AWS-API server (AWS_ENDPOINT_URL) serves the pool's keys itself.
+                let keys_at = match sdk.endpoint_url() {
+                    Some(endpoint) => format!("{}/{pool}", endpoint.trim_end_matches('/')),
+                    None => issuer.clone(),
+                };
                 let url = config
                     .jwks_url
                     .clone()
-                    .unwrap_or_else(|| format!("{issuer}/.well-known/jwks.json"));
+                    .unwrap_or_else(|| format!("{keys_at}/.well-known/jwks.json"));
                 let rules = AuthConfig {
                     jwt_issuer: issuer,
                     jwt_audience: client_id,
                     jwt_roles_claim: "cognito:groups".into(),
                     ..config.clone()
                 };
-                Self::from_url(&rules, url).await
+                let mut verifier = Self::from_url(&rules, url).await?;
+                verifier.emails = Some(CognitoEmails {
+                    client: aws_sdk_cognitoidentityprovider::Client::new(sdk),
+                    known: std::sync::Mutex::new(lru::LruCache::new(CognitoEmails::REMEMBERED)),
+                });
+                Ok(verifier)
             }
             AuthMode::Local => {
                 let issuer = LocalIssuer::load_or_create(
@@ -158,6 +208,7 @@ impl TokenVerifier {
             keys: RwLock::new(keys),
             source,
             local: None,
+            emails: None,
         }
     }
 
@@ -211,10 +262,6 @@ impl TokenVerifier {
             .get("exp")
             .and_then(serde_json::Value::as_i64)
             .unwrap_or(0);
-        let email = claims
-            .get("email")
-            .and_then(|v| v.as_str())
-            .map(str::to_string);
         let subject = claims
             .get("sub")
             .and_then(|v| v.as_str())
@@ -231,6 +278,13 @@ impl TokenVerifier {
             }
             _ => Vec::new(),
         };
+        let mut email = claims
+            .get("email")
+            .and_then(|v| v.as_str())
+            .map(str::to_string);
+        if let (None, Some(emails)) = (&email, &self.emails) {
+            email = emails.email(&subject, token).await;
+        }
         Ok(VerifiedToken {
             viewer: Viewer {
                 subject,

@@ -12,7 +12,7 @@ use std::{path::PathBuf, time::Duration};
 use mercado::{
     adapters::auth::LocalIssuer,
     app::config::{
-        AuthConfig, AuthMode, AwsConfig, BusKind, DatabaseConfig, EdgeConfig, ImagesConfig,
+        AuthConfig, AuthMode, AwsConfig, BusKind, DatabaseConfig, EdgeConfig, ImagesConfig, Module,
         OpenSearchConfig, SearchEngine, ServeConfig,
     },
     app::server::Server,
@@ -82,7 +82,7 @@ impl Stack {
             search_queue_url: Some(format!("{queue_url}-search")),
             opensearch: OpenSearchConfig::default(),
             instance_id: format!("test-{id}"),
-            run_workers: true,
+            modules: Module::ALL.to_vec(),
             relay_poll_ms: 200,
             relay_batch: 100,
             sqs_wait_seconds: 1,
@@ -197,21 +197,18 @@ impl Stack {
         )
         .await
         .unwrap();
-        let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap();
+        // No MERCADO_JWKS_URL: the server finds the pool's keys on the local endpoint.
         let auth = &mut self.config.auth;
         auth.auth = AuthMode::Cognito;
-        auth.jwks_url = Some(format!(
-            "{}/{pool}/.well-known/jwks.json",
-            endpoint.trim_end_matches('/')
-        ));
         auth.cognito_user_pool_id = Some(pool);
         auth.cognito_client_id = Some(client);
     }
 
-    /// The stack's configuration with no background workers: the test drives each step.
+    /// The stack's configuration with no background workers (the API alone): the test
+    /// drives each step.
     pub fn quiet(&self) -> ServeConfig {
         ServeConfig {
-            run_workers: false,
+            modules: vec![Module::Api],
             ..self.config.clone()
         }
     }
@@ -632,9 +629,18 @@ impl ServerProcess {
             ("MERCADO_LISTEN_ADDR", format!("127.0.0.1:{port}")),
             ("DATABASE_URL", config.database.database_url.clone()),
             ("MERCADO_BUS", bus.into()),
-            ("MERCADO_RUN_WORKERS", config.run_workers.to_string()),
+            (
+                "MERCADO_MODULES",
+                config
+                    .modules
+                    .iter()
+                    .map(|m| format!("{m:?}").to_lowercase())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
             ("MERCADO_CATALOG_TABLE", config.aws.catalog_table.clone()),
             ("MERCADO_PROFILES_TABLE", config.aws.profiles_table.clone()),
+            ("MERCADO_EVENT_BUS_NAME", config.aws.event_bus_name.clone()),
             ("MERCADO_IMAGES_BUCKET", config.images.images_bucket.clone()),
             ("MERCADO_NATS_URL", config.nats_url.clone()),
             ("MERCADO_NATS_STREAM", config.nats_stream.clone()),
