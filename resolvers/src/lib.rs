@@ -94,6 +94,7 @@ pub fn build_schema(
         ports.catalog_changes.clone(),
         read_wait,
     );
+    let orders = purchases::OrderFeed::start(ports.orders.clone(), ports.order_events.as_ref());
     let mut builder = Schema::build(
         Query::default(),
         Mutation::default(),
@@ -107,6 +108,7 @@ pub fn build_schema(
         .data(ports.inventory)
         .data(ports.catalog)
         .data(feed)
+        .data(orders)
         .data(DataLoader::new(
             profiles::SellerLoader::new(ports.profiles.clone()),
             tokio::spawn,

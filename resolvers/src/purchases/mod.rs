@@ -3,11 +3,13 @@
 //! the order model, the ports, the saga's steps (`saga`, on ports; the server's worker loop
 //! drives them) and the GraphQL surface, including the live `orderStatus` subscription.
 
+mod feed;
 mod model;
 mod ports;
 mod resolvers;
 pub mod saga;
 
+pub use feed::{OrderFeed, Transitions};
 pub use model::{Order, OrderLine, OrderStatus, Transition};
 pub use ports::{
     ChargeOutcome, GatewayError, NewOrder, NewOrderLine, OrderEvents, OrderPage, OrderStore,

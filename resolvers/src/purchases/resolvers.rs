@@ -5,7 +5,8 @@ use futures::Stream;
 use uuid::Uuid;
 
 use super::{
-    NewOrder, NewOrderLine, Order, OrderEvents, OrderPage, OrderStore, PlaceOutcome, Transition,
+    NewOrder, NewOrderLine, Order, OrderFeed, OrderPage, OrderStore, PlaceOutcome, Transition,
+    Transitions,
 };
 use crate::{
     ApiError, Role, Viewer,
@@ -249,7 +250,7 @@ pub struct PurchasesSubscription;
 
 struct Follow {
     store: Arc<dyn OrderStore>,
-    events: tokio::sync::broadcast::Receiver<Uuid>,
+    changes: tokio::sync::broadcast::Receiver<Transitions>,
     id: Uuid,
     last_seq: i32,
     queued: std::collections::VecDeque<Transition>,
@@ -269,8 +270,11 @@ impl PurchasesSubscription {
         let viewer = guard::viewer(ctx).map_err(into_gql)?;
         let id = self::uuid("orderId", &order_id)?;
         let store = store(ctx)?.clone();
-        // Subscribe before reading, so nothing committed in between is missed.
-        let events = ctx.data::<Arc<dyn OrderEvents>>()?.subscribe();
+        // Follow before reading, so nothing committed in between is missed.
+        let changes = ctx
+            .data::<Arc<OrderFeed>>()?
+            .follow(id)
+            .map_err(|e| into_gql(e.into()))?;
         let order = stored(store.get(id).await)?
             .and_then(|o| as_seen_by(o, viewer))
             .ok_or_else(|| into_gql(ApiError::NotFound("no such order".into())))?;
@@ -285,7 +289,7 @@ impl PurchasesSubscription {
         ));
         let state = Follow {
             store,
-            events,
+            changes,
             id,
             last_seq,
             queued: std::collections::VecDeque::from([current]),
@@ -303,22 +307,27 @@ impl PurchasesSubscription {
                 if s.done {
                     return None;
                 }
-                match s.events.recv().await {
-                    Ok(id) if id != s.id && !id.is_nil() => continue,
-                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
-                }
-                let fresh = match s.store.transitions_after(s.id, s.last_seq).await {
-                    Ok(fresh) => fresh,
-                    // Say why the stream stops: a failure is not the order's end.
-                    Err(e) => {
-                        s.done = true;
-                        return Some((Err(into_gql(e.into())), s));
+                let fresh = match s.changes.recv().await {
+                    Ok(batch) if !batch.is_empty() => batch.to_vec(),
+                    // The feed could not read, or this follower fell behind: read for itself.
+                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        match s.store.transitions_after(s.id, s.last_seq).await {
+                            Ok(fresh) => fresh,
+                            // Say why the stream stops: a failure is not the order's end.
+                            Err(e) => {
+                                s.done = true;
+                                return Some((Err(into_gql(e.into())), s));
+                            }
+                        }
                     }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
                 };
+                // A batch may repeat what this follower read in its history.
                 for (seq, t) in fresh {
-                    s.last_seq = seq;
-                    s.queued.push_back(t);
+                    if seq > s.last_seq {
+                        s.last_seq = seq;
+                        s.queued.push_back(t);
+                    }
                 }
             }
         }))
