@@ -43,15 +43,7 @@ fn size(full: usize, small: usize) -> usize {
 /// Appends one scenario's outcome to `MERCADO_CHAOS_OUT` (when set) and prints it.
 fn record(outcome: Value) {
     println!("chaos: {outcome}");
-    if let Ok(path) = std::env::var("MERCADO_CHAOS_OUT") {
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .unwrap();
-        use std::io::Write;
-        writeln!(file, "{outcome}").unwrap();
-    }
+    crate::common::append_line("MERCADO_CHAOS_OUT", &outcome);
 }
 
 /// Until `done` holds, at most `limit`; the time it took.

@@ -809,9 +809,15 @@ pub fn bench_record(table: &str, row: &[(&str, String)], metrics: Value) {
         .iter()
         .map(|(k, v)| ((*k).to_string(), Value::String(v.clone())))
         .collect();
-    let line = json!({"table": table, "row": row, "metrics": metrics}).to_string();
+    let line = json!({"table": table, "row": row, "metrics": metrics});
     println!("bench {line}");
-    if let Some(path) = std::env::var_os("MERCADO_BENCH_OUT") {
+    append_line("MERCADO_BENCH_OUT", &line);
+}
+
+/// Appends `line` to the file the variable `var` names, when it is set: how a suite hands
+/// its figures to the script that runs it (`scripts/bench`, `scripts/chaos`).
+pub fn append_line(var: &str, line: &Value) {
+    if let Some(path) = std::env::var_os(var) {
         use std::io::Write;
         let mut file = std::fs::OpenOptions::new()
             .create(true)
