@@ -694,19 +694,27 @@ impl StockHolds for PgInventory {
         quantity: i32,
         expires_at: DateTime<Utc>,
     ) -> Result<HoldOutcome, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(store_error)?;
-        let existing: Option<String> = sqlx::query_scalar(
-            "SELECT status FROM stock_holds WHERE order_id = $1 AND variant_id = $2",
+        // Decided without the product's lock when it can be: a repeated hold (this order
+        // already asked), or too little available in a committed state, which is as good a
+        // reason to refuse as the locked one. Under a rush for one variant most attempts are
+        // refusals that would otherwise queue behind that lock.
+        let (existing, available): (Option<String>, Option<i32>) = sqlx::query_as(
+            "SELECT (SELECT status FROM stock_holds WHERE order_id = $1 AND variant_id = $2),
+                    (SELECT on_hand - held FROM variants WHERE id = $2 AND removed_at IS NULL)",
         )
         .bind(order_id)
         .bind(variant_id)
-        .fetch_optional(&mut *tx)
+        .fetch_one(&self.pool)
         .await
         .map_err(store_error)?;
         if existing.is_some() {
             // Idempotent: this order already asked for this variant.
             return Ok(HoldOutcome::Held);
         }
+        if available.is_none_or(|a| a < quantity) {
+            return Ok(HoldOutcome::Insufficient);
+        }
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
         if lock_product_of_variant(&mut tx, variant_id)
             .await?
             .is_none()
@@ -789,6 +797,20 @@ impl PgInventory {
         sold: bool,
         reason: &str,
     ) -> Result<bool, StoreError> {
+        // Nothing held for this order (a refused or already settled line): nothing to lock.
+        // Only this order's own leased steps create its holds, so none can appear meanwhile.
+        let held: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM stock_holds
+                            WHERE order_id = $1 AND variant_id = $2 AND status = 'HELD')",
+        )
+        .bind(order_id)
+        .bind(variant_id)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(store_error)?;
+        if !held {
+            return Ok(false);
+        }
         let mut tx = self.pool.begin().await.map_err(store_error)?;
         lock_product_of_variant(&mut tx, variant_id).await?;
         let quantity: Option<i32> = sqlx::query_scalar(
