@@ -100,7 +100,9 @@ function Checkout({ lines }: { lines: CartLine[] }) {
 }
 
 function CheckoutForm({ lines }: { lines: CartLine[] }) {
-  const [{ data: me }] = useQuery({ query: MeQuery });
+  // Until the profile is known, "no saved address" cannot be told from "not loaded yet": an
+  // order sent meanwhile would carry an empty address instead of the saved one.
+  const [{ data: me, fetching: loadingProfile }] = useQuery({ query: MeQuery });
   const saved = me?.me.profile.shippingAddress;
   const [useSaved, setUseSaved] = useState(true);
   const [address, setAddress] = useState<AddressDraft>(EMPTY_ADDRESS);
@@ -150,7 +152,7 @@ function CheckoutForm({ lines }: { lines: CartLine[] }) {
           errors={problem?.fields ?? {}} />
       )}
       <Select label="Payment (development)" value={paymentToken} onValue={setPaymentToken} options={PAYMENT_TOKENS} />
-      <button type="submit" disabled={state.fetching}>
+      <button type="submit" disabled={state.fetching || (loadingProfile && !me)}>
         {state.fetching ? 'Placing order…' : 'Place order'}
       </button>
     </form>
