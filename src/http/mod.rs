@@ -108,8 +108,7 @@ pub fn router(state: AppState, web_root: &std::path::Path) -> Router {
         .route("/images/{*key}", get(images::image))
         .route("/api/inventory", get(rest::list))
         .route("/api/inventory/create", post(rest::create))
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
+        .merge(health_routes())
         .route("/.well-known/jwks.json", get(jwks))
         .merge(web::client(web_root))
         .layer(tower_http::trace::TraceLayer::new_for_http())
@@ -119,10 +118,18 @@ pub fn router(state: AppState, web_root: &std::path::Path) -> Router {
 /// Health alone, for a process that runs no API (`MERCADO_MODULES` without `api`): what an
 /// orchestrator probes.
 pub fn health_router(probes: Vec<(&'static str, Probe)>) -> Router {
+    health_routes().with_state(Arc::new(health::Readiness::new(probes)))
+}
+
+/// `/healthz` and `/readyz`, over any state that holds the readiness probes.
+fn health_routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Arc<health::Readiness>: axum::extract::FromRef<S>,
+{
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .with_state(Arc::new(health::Readiness::new(probes)))
 }
 
 /// The raw token and what it proves, from an `Authorization: Bearer` header: `None` without a

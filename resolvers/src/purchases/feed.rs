@@ -59,11 +59,6 @@ impl OrderFeed {
             .subscribe())
     }
 
-    /// The store, for a follower that lagged and reads for itself.
-    pub fn store(&self) -> &Arc<dyn OrderStore> {
-        &self.store
-    }
-
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, HashMap<Uuid, Followed>>, StoreError> {
         self.followed
             .lock()
