@@ -23,6 +23,10 @@ pub struct EventEnvelope {
     pub version: i64,
     pub occurred_at: DateTime<Utc>,
     pub payload: serde_json::Value,
+    /// W3C trace context of the span that caused the event (the writing request's in the
+    /// outbox, the relay's on the bus), so whoever applies it continues the same trace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
 }
 
 impl EventEnvelope {
@@ -39,6 +43,7 @@ impl EventEnvelope {
             version,
             occurred_at: Utc::now(),
             payload,
+            traceparent: mercado_resolvers::telemetry::current_traceparent(),
         }
     }
 

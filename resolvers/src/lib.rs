@@ -18,6 +18,7 @@ pub mod profiles;
 pub mod purchases;
 pub mod search;
 pub mod system;
+pub mod telemetry;
 #[cfg(test)]
 mod tests;
 pub mod viewer;
@@ -105,6 +106,7 @@ pub fn build_schema(
     }
     builder
         .extension(edge)
+        .extension(telemetry::GraphqlTelemetry)
         .data(ports.inventory)
         .data(ports.catalog)
         .data(feed)

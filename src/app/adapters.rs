@@ -26,7 +26,7 @@ use crate::{
     adapters::s3::S3Images,
     adapters::search::{OpenSearch, SearchModel, TantivySearch},
     app::config::{BusKind, SearchEngine, ServeConfig},
-    http::{ImageSource, Probe},
+    http::{ImageSource, Probe, metrics::Sampler},
     workers::reconciler::{DocumentSource, Reconciler},
     workers::{
         consumer::{Consumer, Fanout, Inbox, MessageHandler},
@@ -69,6 +69,8 @@ pub struct Adapters {
     pub image_source: Arc<dyn ImageSource>,
     /// What `/readyz` asks, by name.
     pub probes: Vec<(&'static str, Probe)>,
+    /// Sets the stored-state gauges before each `/metrics` scrape.
+    pub sampler: Sampler,
     /// Counters of concrete adapters, for tests and operators; the server itself runs on the
     /// ports above.
     pub observed: Observed,
@@ -97,14 +99,14 @@ impl Adapters {
             &config.aws.catalog_table,
         )
         .announcing(catalog_changes.clone());
-        let projector = Arc::new(Projector::new(Arc::new(catalog.clone())));
+        let projector = Arc::new(Projector::new("catalog", Arc::new(catalog.clone())));
         let handler: Arc<dyn MessageHandler> = projector.clone();
         // The search index: one more read model, fed every event by the worker instances.
         let search = search_index(config, &aws).await?;
         let indexer: Option<Arc<dyn MessageHandler>> = search
             .clone()
             .filter(|_| config.feeds_search())
-            .map(|s| Arc::new(Projector::new(s)) as Arc<dyn MessageHandler>);
+            .map(|s| Arc::new(Projector::new("search", s)) as Arc<dyn MessageHandler>);
         type Inboxes = (Option<Arc<dyn Inbox>>, Option<Arc<dyn Inbox>>);
         let (publisher, (inbox, search_inbox)): (Arc<dyn Publisher>, Inboxes) = match config.bus {
             BusKind::Inprocess => {
@@ -160,10 +162,10 @@ impl Adapters {
                 )
             }
         };
-        let consumer = inbox.map(|inbox| Arc::new(Consumer::new(inbox, handler)));
+        let consumer = inbox.map(|inbox| Arc::new(Consumer::new("projector", inbox, handler)));
         let search_consumer = search_inbox
             .zip(indexer)
-            .map(|(inbox, indexer)| Arc::new(Consumer::new(inbox, indexer)));
+            .map(|(inbox, indexer)| Arc::new(Consumer::new("search", inbox, indexer)));
         let outbox = Arc::new(PgOutbox::start(pool.clone()));
         let verifier = Arc::new(TokenVerifier::from_config(&config.auth, &aws).await?);
         let identity =
@@ -183,7 +185,11 @@ impl Adapters {
                 url,
                 config.sqs_wait_seconds,
             );
-            Arc::new(Consumer::new(Arc::new(inbox), image_events.clone()))
+            Arc::new(Consumer::new(
+                "images",
+                Arc::new(inbox),
+                image_events.clone(),
+            ))
         });
         let profiles = Arc::new(DynamoProfiles::new(
             aws_sdk_dynamodb::Client::new(&aws),
@@ -208,6 +214,14 @@ impl Adapters {
         };
         let payments: Arc<dyn PaymentGateway> = Arc::new(TestGateway::new(pool.clone()));
         let probes = probes(&pool, &catalog, &publisher, &consumer);
+        let sampler = sampler(
+            &pool,
+            [&consumer, &search_consumer, &image_consumer]
+                .into_iter()
+                .flatten()
+                .cloned()
+                .collect(),
+        );
         Ok(Self {
             ports: Ports {
                 inventory: inventory.clone(),
@@ -248,6 +262,7 @@ impl Adapters {
             verifier,
             image_source: images,
             probes,
+            sampler,
             observed: Observed {
                 catalog,
                 profiles,
@@ -298,6 +313,34 @@ async fn search_index(
             ))
         })?),
     }))
+}
+
+/// What a `/metrics` scrape samples first: PostgreSQL's outbox, orders and pool, and the
+/// depth of each consumer's dead-letter queue (where its source has one).
+fn sampler(pool: &PgPool, consumers: Vec<Arc<Consumer>>) -> Sampler {
+    let pool = pool.clone();
+    Arc::new(move || {
+        let (pool, consumers) = (pool.clone(), consumers.clone());
+        Box::pin(async move {
+            let m = mercado_resolvers::telemetry::metrics();
+            let mut failures = Vec::new();
+            if let Err(e) = postgres::sample_metrics(&pool).await {
+                failures.push(format!("postgres: {e}"));
+            }
+            for consumer in &consumers {
+                match consumer.dead_letter_depth().await {
+                    Ok(Some(n)) => m.set_dead_letters(consumer.name(), n as i64),
+                    Ok(None) => {}
+                    Err(e) => failures.push(format!("{} dead letters: {e}", consumer.name())),
+                }
+            }
+            if failures.is_empty() {
+                Ok(())
+            } else {
+                Err(failures.join("; "))
+            }
+        })
+    })
 }
 
 /// What `/readyz` asks: PostgreSQL, the read model, and the bus (publisher and consumer).

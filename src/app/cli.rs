@@ -102,7 +102,7 @@ pub async fn run() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_tracing();
+    let _traces = crate::app::telemetry::init();
     match execute(cli.command).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -328,23 +328,6 @@ async fn provision(
         println!("eventbridge bus {} routes to {arn}", aws.event_bus_name);
     }
     Ok(())
-}
-
-fn init_tracing() {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        EnvFilter::new("info,sqlx=warn,aws_config=warn,aws_smithy_runtime=warn")
-    });
-    use std::io::IsTerminal;
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal());
-    // Logs go to stderr so subcommands' stdout stays machine-readable (dev-token prints a token).
-    if std::env::var("MERCADO_LOG_FORMAT").is_ok_and(|f| f == "json") {
-        let _ = builder.json().with_writer(std::io::stderr).try_init();
-    } else {
-        let _ = builder.with_writer(std::io::stderr).try_init();
-    }
 }
 
 #[cfg(test)]

@@ -474,6 +474,14 @@ pub struct ServeConfig {
         default_value = "0.0.0.0:8080"
     )]
     pub listen_addr: SocketAddr,
+    /// Where `/metrics` is served instead of the main listener (e.g. `0.0.0.0:9090`, a port
+    /// only the scraper reaches). Unset: on the main listener, beside `/graphql`.
+    #[arg(
+        long,
+        env = "MERCADO_METRICS_ADDR",
+        value_name = "MERCADO_METRICS_ADDR"
+    )]
+    pub metrics_addr: Option<SocketAddr>,
     /// The built web client (`npm --prefix web-client/app run build`), served at `/`.
     #[arg(
         long,

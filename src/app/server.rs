@@ -48,18 +48,19 @@ impl Server {
         } else {
             http::health_router(adapters.probes.clone())
         };
-        let mut http_rx = rx.clone();
-        tasks.push(tokio::spawn(async move {
-            let served = axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move { workers::stopped(&mut http_rx).await })
-            .await;
-            if let Err(e) = served {
-                tracing::error!(error = %e, "http server failed");
+        let metrics = http::metrics::router(adapters.sampler.clone());
+        let (app, metrics_addr) = match config.metrics_addr {
+            None => (app.merge(metrics), None),
+            Some(at) => {
+                let metrics_listener = TcpListener::bind(at).await.map_err(|e| {
+                    StartupError::Config(format!("MERCADO_METRICS_ADDR: cannot bind {at}: {e}"))
+                })?;
+                let bound = metrics_listener.local_addr()?;
+                tasks.push(serve_http(metrics_listener, metrics, rx.clone()));
+                (app, Some(bound))
             }
-        }));
+        };
+        tasks.push(serve_http(listener, app, rx.clone()));
 
         if config.runs(Module::Relay) {
             tasks.push(tokio::spawn(relay::run(
@@ -118,7 +119,7 @@ impl Server {
                 )));
             }
         }
-        tracing::info!(%addr, bus = ?config.bus, modules = ?config.modules, "mercado listening");
+        tracing::info!(%addr, ?metrics_addr, bus = ?config.bus, modules = ?config.modules, "mercado listening");
         Ok(Self {
             addr,
             grace: Duration::from_secs(config.shutdown_grace_seconds),
@@ -154,6 +155,24 @@ impl Server {
             }
         }
     }
+}
+
+fn serve_http(
+    listener: TcpListener,
+    app: axum::Router,
+    mut shutdown: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let served = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move { workers::stopped(&mut shutdown).await })
+        .await;
+        if let Err(e) = served {
+            tracing::error!(error = %e, "http server failed");
+        }
+    })
 }
 
 /// Runs until Ctrl-C or SIGTERM, then shuts down gracefully; a second signal exits at once.

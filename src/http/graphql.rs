@@ -34,6 +34,7 @@ use mercado_resolvers::{
     MercadoSchema,
     auth::ClientAddr,
     edge::{ReadOnly, codes},
+    telemetry::{Live, metrics},
     viewer::BearerToken,
 };
 use serde_json::{Value, json};
@@ -281,6 +282,7 @@ impl Caller {
         let Some(wait) = wait else {
             return Ok(());
         };
+        metrics().rate_limited.inc();
         let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
         let mut reject = refuse_with(
             media,
@@ -547,6 +549,7 @@ impl SocketLimits {
         Some(OpenSocket {
             limits: self.clone(),
             addr,
+            _live: Live::new(&metrics().websockets_open),
         })
     }
 }
@@ -554,6 +557,7 @@ impl SocketLimits {
 struct OpenSocket {
     limits: Arc<SocketLimits>,
     addr: IpAddr,
+    _live: Live,
 }
 
 impl Drop for OpenSocket {
@@ -677,6 +681,7 @@ impl Session {
                 } else if let Some(Err(wait)) =
                     self.limits.per_address.as_ref().map(|l| l.take(self.ip, 1))
                 {
+                    metrics().rate_limited.inc();
                     Some(format!(
                         "too many requests: retry in {} s",
                         wait.as_secs() + 1

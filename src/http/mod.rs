@@ -6,6 +6,7 @@ mod graphql;
 mod health;
 pub use health::Probe;
 mod images;
+pub mod metrics;
 pub use images::{ImageObject, ImageSource};
 mod rate_limit;
 mod rest;
@@ -111,8 +112,31 @@ pub fn router(state: AppState, web_root: &std::path::Path) -> Router {
         .merge(health_routes())
         .route("/.well-known/jwks.json", get(jwks))
         .merge(web::client(web_root))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
+}
+
+/// The span of one HTTP request: it continues a caller's W3C `traceparent`, and every log
+/// line within it carries the trace id.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("web client", |p| p.as_str());
+    let span = tracing::info_span!(
+        "http request",
+        otel.name = %format_args!("{} {route}", request.method()),
+        otel.kind = "server",
+        http.request.method = %request.method(),
+        http.route = route,
+        trace_id = tracing::field::Empty,
+    );
+    let parent = request
+        .headers()
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok());
+    mercado_resolvers::telemetry::continue_trace(&span, parent);
+    span
 }
 
 /// Health alone, for a process that runs no API (`MERCADO_MODULES` without `api`): what an

@@ -7,6 +7,7 @@
 use std::{any::Any, sync::Arc};
 
 use async_trait::async_trait;
+use mercado_resolvers::telemetry;
 
 use super::{BusError, Shutdown, stopped};
 
@@ -71,6 +72,11 @@ pub trait Inbox: Send + Sync {
 
     /// Checks the source answers (readiness).
     async fn ping(&self) -> Result<(), BusError>;
+
+    /// Messages waiting in this source's dead-letter queue, where it has one it can count.
+    async fn dead_letter_depth(&self) -> Result<Option<u64>, BusError> {
+        Ok(None)
+    }
 }
 
 /// What one consumer step did.
@@ -82,13 +88,23 @@ pub struct ConsumeReport {
 }
 
 pub struct Consumer {
+    /// Names it in logs and metrics (`projector`, `search`, `images`).
+    name: &'static str,
     inbox: Arc<dyn Inbox>,
     handler: Arc<dyn MessageHandler>,
 }
 
 impl Consumer {
-    pub fn new(inbox: Arc<dyn Inbox>, handler: Arc<dyn MessageHandler>) -> Self {
-        Self { inbox, handler }
+    pub fn new(
+        name: &'static str,
+        inbox: Arc<dyn Inbox>,
+        handler: Arc<dyn MessageHandler>,
+    ) -> Self {
+        Self {
+            name,
+            inbox,
+            handler,
+        }
     }
 
     /// Receives one batch, handles each message, settles the batch.
@@ -99,6 +115,7 @@ impl Consumer {
             ..ConsumeReport::default()
         };
         let mut settled = Vec::with_capacity(deliveries.len());
+        let (mut retried, mut poisoned) = (0, 0);
         for delivery in deliveries {
             let settlement = match self.handler.handle(&delivery.body).await {
                 Ok(()) => {
@@ -107,23 +124,38 @@ impl Consumer {
                 }
                 Err(HandleError::Transient(e)) => {
                     report.failed += 1;
-                    tracing::warn!(id = %delivery.id, error = %e, "message not handled; left for redelivery");
+                    retried += 1;
+                    tracing::warn!(consumer = self.name, id = %delivery.id, error = %e, "message not handled; left for redelivery");
                     Settlement::Retry
                 }
                 Err(HandleError::Poison(e)) => {
                     report.failed += 1;
-                    tracing::error!(id = %delivery.id, error = %e, "poison message; to the dead-letter path");
+                    poisoned += 1;
+                    tracing::error!(consumer = self.name, id = %delivery.id, error = %e, "poison message; to the dead-letter path");
                     Settlement::Poison
                 }
             };
             settled.push((delivery, settlement));
         }
         self.inbox.settle(settled).await?;
+        let m = telemetry::metrics();
+        m.consumer(self.name, "received", report.received as u64);
+        m.consumer(self.name, "acked", report.handled as u64);
+        m.consumer(self.name, "retried", retried);
+        m.consumer(self.name, "dead_lettered", poisoned);
         Ok(report)
     }
 
     pub async fn ping(&self) -> Result<(), BusError> {
         self.inbox.ping().await
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    pub async fn dead_letter_depth(&self) -> Result<Option<u64>, BusError> {
+        self.inbox.dead_letter_depth().await
     }
 }
 

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::Utc;
-use mercado_resolvers::{StoreError, inventory::Product};
+use mercado_resolvers::{StoreError, inventory::Product, telemetry};
+use tracing::Instrument;
 use uuid::Uuid;
 
 use super::consumer::{HandleError, MessageHandler};
@@ -83,16 +84,39 @@ pub enum ProjectError {
 }
 
 pub struct Projector {
+    /// Names the read model in spans and metrics (`catalog`, `search`).
+    model: &'static str,
     catalog: Arc<dyn ReadModel>,
 }
 
 impl Projector {
-    pub fn new(catalog: Arc<dyn ReadModel>) -> Self {
-        Self { catalog }
+    pub fn new(model: &'static str, catalog: Arc<dyn ReadModel>) -> Self {
+        Self { model, catalog }
     }
 
-    /// Projects one event.
+    /// Projects one event, in a span that continues the trace of the write that made it.
     pub async fn project(&self, event: &EventEnvelope) -> Result<Projected, ProjectError> {
+        let span = tracing::info_span!(
+            "project",
+            otel.name = %format_args!("project {} {}", self.model, event.event_type),
+            otel.kind = "consumer",
+            messaging.operation.type = "process",
+            mercado.read_model = self.model,
+            mercado.event_id = %event.id,
+            mercado.outcome = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+            trace_id = tracing::field::Empty,
+        );
+        telemetry::continue_trace(&span, event.traceparent.as_deref());
+        let outcome = self.apply(event).instrument(span.clone()).await;
+        match &outcome {
+            Ok(o) => span.record("mercado.outcome", tracing::field::debug(o)),
+            Err(_) => span.record("otel.status_code", "ERROR"),
+        };
+        outcome
+    }
+
+    async fn apply(&self, event: &EventEnvelope) -> Result<Projected, ProjectError> {
         let outcome = match event.event_type.as_str() {
             PRODUCT_UPSERTED => {
                 let product: Product =
@@ -127,7 +151,11 @@ impl Projector {
             _ => Projected::Ignored,
         };
         // Commit-to-visible lag: `occurred_at` is stamped inside the writing transaction.
-        let lag_ms = (Utc::now() - event.occurred_at).num_milliseconds();
+        let lag = Utc::now() - event.occurred_at;
+        let lag_ms = lag.num_milliseconds();
+        if outcome == Projected::Applied {
+            telemetry::metrics().projected(self.model, lag.to_std().unwrap_or_default());
+        }
         tracing::debug!(
             event_id = %event.id,
             event_type = %event.event_type,

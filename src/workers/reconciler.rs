@@ -115,6 +115,11 @@ impl Reconciler {
         };
         let result = repair(self.source.as_ref(), self.model.as_ref()).await;
         guard.release().await;
+        if let Ok(r) = &result {
+            let m = mercado_resolvers::telemetry::metrics();
+            m.repaired("repaired", r.repaired);
+            m.repaired("removed", r.removed);
+        }
         result.map(Some)
     }
 

@@ -5,7 +5,7 @@
 use std::{sync::Arc, time::Duration};
 
 use async_trait::async_trait;
-use mercado_resolvers::StoreError;
+use mercado_resolvers::{StoreError, telemetry};
 use tokio::sync::broadcast::{self, error::RecvError};
 use uuid::Uuid;
 
@@ -66,16 +66,40 @@ pub async fn relay_once(
         claim.finish(&[], &[]).await?;
         return Ok(RelayReport::default());
     }
-    let (newest, superseded) = coalesce(claim.events());
+    let (mut newest, superseded) = coalesce(claim.events());
+    // One span per event, in the trace of the write that made it; what is published carries
+    // this span as its parent, so the consumer's span continues the same trace.
+    let spans: Vec<tracing::Span> = newest
+        .iter_mut()
+        .map(|event| {
+            let span = tracing::info_span!(
+                "relay.publish",
+                otel.name = %format_args!("publish {}", event.event_type),
+                otel.kind = "producer",
+                messaging.operation.type = "publish",
+                mercado.event_type = %event.event_type,
+                mercado.event_id = %event.id,
+                trace_id = tracing::field::Empty,
+                otel.status_code = tracing::field::Empty,
+            );
+            telemetry::continue_trace(&span, event.traceparent.as_deref());
+            if let Some(tp) = telemetry::traceparent_of(&span) {
+                event.traceparent = Some(tp);
+            }
+            span
+        })
+        .collect();
     let outcomes = publisher.publish(&newest).await;
     // A superseded event is done: the newer document that replaces it is published now, or
     // stays in the outbox until it is.
     let mut published: Vec<Uuid> = superseded;
     let mut failed: Vec<(Uuid, String)> = Vec::new();
-    for (event, outcome) in newest.iter().zip(outcomes) {
+    for ((event, outcome), span) in newest.iter().zip(outcomes).zip(&spans) {
         match outcome {
             Ok(()) => published.push(event.id),
             Err(why) => {
+                span.record("otel.status_code", "ERROR");
+                let _in = span.enter();
                 tracing::warn!(event_id = %event.id, error = %why, "publish failed; will retry");
                 failed.push((event.id, why.to_string()));
             }
@@ -86,7 +110,11 @@ pub async fn relay_once(
         published: published.len(),
         failed: failed.len(),
     };
+    drop(spans);
     claim.finish(&published, &failed).await?;
+    let m = telemetry::metrics();
+    m.outbox_published.inc_by(report.published as u64);
+    m.outbox_publish_failures.inc_by(report.failed as u64);
     Ok(report)
 }
 

@@ -53,6 +53,7 @@ pub async fn all_events(stack: &Stack) -> Vec<EventEnvelope> {
                 version,
                 occurred_at,
                 payload,
+                traceparent: None,
             },
         )
         .collect()

@@ -175,6 +175,7 @@ impl AuthMutation {
             ThrottleDecision::Refuse {
                 retry_after_seconds,
             } => {
+                crate::telemetry::metrics().signin_throttled.inc();
                 return Err(into_gql(ApiError::TooManyRequests {
                     retry_after_seconds,
                 }));

@@ -316,14 +316,21 @@ impl Gate {
     }
 }
 
-/// The type of the operation a request will run, when the document says unambiguously.
-fn selected_operation(doc: &ExecutableDocument, name: Option<&str>) -> Option<OperationType> {
+/// The name (when it has one) and type of the operation a request will run, when the document
+/// says unambiguously.
+pub(crate) fn selected_operation<'d>(
+    doc: &'d ExecutableDocument,
+    name: Option<&str>,
+) -> Option<(Option<&'d str>, OperationType)> {
     match (&doc.operations, name) {
-        (DocumentOperations::Single(op), _) => Some(op.node.ty),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
-            ops.values().next().map(|op| op.node.ty)
-        }
+        (DocumentOperations::Single(op), _) => Some((None, op.node.ty)),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops
+            .get_key_value(name)
+            .map(|(name, op)| (Some(name.as_str()), op.node.ty)),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops
+            .iter()
+            .next()
+            .map(|(name, op)| (Some(name.as_str()), op.node.ty)),
         (DocumentOperations::Multiple(_), None) => None,
     }
 }
@@ -349,7 +356,7 @@ impl Extension for EdgeGuard {
             .map_err(Refusal::into_server_error)?;
         if request.data.contains_key(&TypeId::of::<ReadOnly>())
             && selected_operation(&admitted.doc, request.operation_name.as_deref())
-                .is_some_and(|ty| ty == OperationType::Mutation)
+                .is_some_and(|(_, ty)| ty == OperationType::Mutation)
         {
             return Err(Refusal::MutationOverGet.into_server_error());
         }

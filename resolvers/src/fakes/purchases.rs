@@ -55,6 +55,7 @@ impl FakeSagaStore {
                 total_amount,
                 payment_attempts: 0,
                 hold_expires_at,
+                traceparent: crate::telemetry::current_traceparent(),
             },
             lines: lines
                 .iter()

@@ -134,6 +134,8 @@ pub struct SagaState {
     /// Transient payment failures so far.
     pub payment_attempts: i32,
     pub hold_expires_at: DateTime<Utc>,
+    /// The W3C `traceparent` of the request that placed the order: every step continues it.
+    pub traceparent: Option<String>,
 }
 
 /// One line of an order, as the saga holds, releases and commits it.

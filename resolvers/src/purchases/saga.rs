@@ -14,12 +14,14 @@
 use std::sync::Arc;
 
 use futures::StreamExt;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use super::{ChargeOutcome, OrderStatus, PaymentGateway, SagaState, SagaStore};
 use crate::{
     StoreError,
     inventory::{HoldOutcome, StockHolds},
+    telemetry,
 };
 
 /// Payment attempts before a transiently failing gateway fails the order.
@@ -92,11 +94,40 @@ impl SagaRunner {
         Ok(last)
     }
 
-    /// One step of one order; returns the status it moved to, if it moved.
+    /// One step of one order; returns the status it moved to, if it moved. The step is a span
+    /// of the trace that placed the order, and is timed.
     pub async fn advance(&self, id: Uuid) -> Result<Option<OrderStatus>, StoreError> {
         let Some(state) = self.orders.saga_state(id).await? else {
             return Ok(None);
         };
+        let from = state.status;
+        if from.is_terminal() {
+            return Ok(None);
+        }
+        let span = tracing::info_span!(
+            "saga.step",
+            otel.name = format!("saga {}", from.as_str()),
+            order.id = %id,
+            saga.step = from.as_str(),
+            saga.outcome = tracing::field::Empty,
+            trace_id = tracing::field::Empty,
+        );
+        telemetry::continue_trace(&span, state.traceparent.as_deref());
+        let started = std::time::Instant::now();
+        let result = self.step(state).instrument(span.clone()).await;
+        let outcome = match &result {
+            Ok(Some(to)) => to.as_str(),
+            Ok(None) => "waiting",
+            Err(_) => "error",
+        };
+        span.record("saga.outcome", outcome);
+        telemetry::metrics().saga_step(from.as_str(), outcome, started.elapsed());
+        result
+    }
+
+    /// Takes the step `state` calls for.
+    async fn step(&self, state: SagaState) -> Result<Option<OrderStatus>, StoreError> {
+        let id = state.id;
         let status = state.status;
         let expired = chrono::Utc::now() > state.hold_expires_at;
         let (to, reason): (OrderStatus, Option<String>) = match status {

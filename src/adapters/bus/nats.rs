@@ -86,6 +86,7 @@ impl NatsPublisher {
 
 #[async_trait]
 impl Publisher for NatsPublisher {
+    #[tracing::instrument(name = "nats.publish", skip_all, fields(messaging.system = "nats", messaging.batch.message_count = events.len()))]
     async fn publish(&self, events: &[EventEnvelope]) -> Vec<Result<(), BusError>> {
         // Send all, then await the acknowledgements: one round trip for the batch.
         let mut pending = Vec::with_capacity(events.len());
@@ -151,6 +152,7 @@ impl NatsInbox {
 
 #[async_trait]
 impl Inbox for NatsInbox {
+    #[tracing::instrument(name = "nats.receive", skip_all, fields(messaging.system = "nats"))]
     async fn receive(&self) -> Result<Vec<Delivery>, BusError> {
         let mut batch = self
             .consumer

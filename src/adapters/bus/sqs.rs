@@ -2,7 +2,11 @@
 //! one batch call; poison ones made visible again at once so they reach their receive limit,
 //! and the queue's dead-letter queue, quickly; the rest left to their visibility timeout.
 
-use aws_sdk_sqs::{Client, error::DisplayErrorContext, types::DeleteMessageBatchRequestEntry};
+use aws_sdk_sqs::{
+    Client,
+    error::DisplayErrorContext,
+    types::{DeleteMessageBatchRequestEntry, QueueAttributeName},
+};
 
 use crate::workers::{
     BusError,
@@ -13,6 +17,8 @@ pub struct SqsInbox {
     client: Client,
     queue_url: String,
     wait_seconds: i32,
+    /// The dead-letter queue named by the queue's redrive policy, once looked up.
+    dead_letters: tokio::sync::OnceCell<Option<String>>,
 }
 
 impl SqsInbox {
@@ -21,7 +27,46 @@ impl SqsInbox {
             client,
             queue_url: queue_url.into(),
             wait_seconds,
+            dead_letters: tokio::sync::OnceCell::new(),
         }
+    }
+
+    /// The URL of the queue's dead-letter queue, from its redrive policy (`None` without one).
+    async fn dead_letter_url(&self) -> Result<Option<String>, BusError> {
+        let url = self
+            .dead_letters
+            .get_or_try_init(|| async {
+                let attributes = self
+                    .client
+                    .get_queue_attributes()
+                    .queue_url(&self.queue_url)
+                    .attribute_names(QueueAttributeName::RedrivePolicy)
+                    .send()
+                    .await
+                    .map_err(|e| format!("sqs attributes: {}", DisplayErrorContext(&e)))?;
+                let Some(policy) = attributes
+                    .attributes()
+                    .and_then(|a| a.get(&QueueAttributeName::RedrivePolicy))
+                else {
+                    return Ok::<_, BusError>(None);
+                };
+                let arn = serde_json::from_str::<serde_json::Value>(policy)
+                    .ok()
+                    .and_then(|p| p["deadLetterTargetArn"].as_str().map(str::to_string));
+                let Some(name) = arn.as_deref().and_then(|a| a.rsplit(':').next()) else {
+                    return Ok(None);
+                };
+                let found = self
+                    .client
+                    .get_queue_url()
+                    .queue_name(name)
+                    .send()
+                    .await
+                    .map_err(|e| format!("sqs dead-letter queue: {}", DisplayErrorContext(&e)))?;
+                Ok(found.queue_url().map(str::to_string))
+            })
+            .await?;
+        Ok(url.clone())
     }
 }
 
@@ -98,5 +143,23 @@ impl Inbox for SqsInbox {
             .await
             .map(|_| ())
             .map_err(|e| BusError(DisplayErrorContext(&e).to_string()))
+    }
+
+    async fn dead_letter_depth(&self) -> Result<Option<u64>, BusError> {
+        let Some(url) = self.dead_letter_url().await? else {
+            return Ok(None);
+        };
+        let attributes = self
+            .client
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .send()
+            .await
+            .map_err(|e| format!("sqs attributes: {}", DisplayErrorContext(&e)))?;
+        Ok(attributes
+            .attributes()
+            .and_then(|a| a.get(&QueueAttributeName::ApproximateNumberOfMessages))
+            .and_then(|n| n.parse().ok()))
     }
 }

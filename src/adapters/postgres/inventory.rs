@@ -114,6 +114,7 @@ impl PgInventory {
     }
 
     /// The whole document of a product row: its live variants, its image URL.
+    #[tracing::instrument(name = "pg.document", skip_all, fields(db.system.name = "postgresql"))]
     async fn document(
         &self,
         conn: &mut PgConnection,
@@ -124,6 +125,7 @@ impl PgInventory {
     }
 
     /// The documents of many rows, in their order, with one query for all their variants.
+    #[tracing::instrument(name = "pg.documents", skip_all, fields(db.system.name = "postgresql"))]
     async fn documents(
         &self,
         conn: &mut PgConnection,
@@ -172,6 +174,7 @@ impl PgInventory {
     }
 
     /// Locks one of `seller_id`'s live products for the rest of the transaction.
+    #[tracing::instrument(name = "pg.lock_owned", skip_all, fields(db.system.name = "postgresql"))]
     async fn lock_owned(
         conn: &mut PgConnection,
         seller_id: &str,
@@ -197,6 +200,7 @@ impl PgInventory {
     }
 
     /// Locks the product that owns a live variant (product first, then variant).
+    #[tracing::instrument(name = "pg.lock_variant_owner", skip_all, fields(db.system.name = "postgresql"))]
     async fn lock_variant_owner(
         conn: &mut PgConnection,
         seller_id: &str,
@@ -214,6 +218,7 @@ impl PgInventory {
     }
 
     /// Bumps the version, then enqueues the new document; the caller commits.
+    #[tracing::instrument(name = "pg.bump_and_emit", skip_all, fields(db.system.name = "postgresql"))]
     async fn bump_and_emit(
         &self,
         conn: &mut PgConnection,
@@ -235,6 +240,7 @@ impl PgInventory {
         Ok(product)
     }
 
+    #[tracing::instrument(name = "pg.insert_variant", skip_all, fields(db.system.name = "postgresql"))]
     async fn insert_variant(
         conn: &mut PgConnection,
         product_id: Uuid,
@@ -270,6 +276,7 @@ impl PgInventory {
 
 impl PgInventory {
     /// How many live products `seller_id` has (the demo seed runs once per database).
+    #[tracing::instrument(name = "pg.product_count", skip_all, fields(db.system.name = "postgresql"))]
     pub async fn product_count(&self, seller_id: &str) -> Result<i64, StoreError> {
         sqlx::query_scalar(
             "SELECT count(*) FROM products WHERE seller_id = $1 AND deleted_at IS NULL",
@@ -283,6 +290,7 @@ impl PgInventory {
 
 #[async_trait]
 impl DocumentSource for PgInventory {
+    #[tracing::instrument(name = "pg.documents_after", skip_all, fields(db.system.name = "postgresql"))]
     async fn documents_after(
         &self,
         after: Option<Uuid>,
@@ -360,6 +368,7 @@ pub(crate) fn upserted_event(product: &Product) -> Result<EventEnvelope, StoreEr
 
 #[async_trait]
 impl InventoryStore for PgInventory {
+    #[tracing::instrument(name = "pg.create_product", skip_all, fields(db.system.name = "postgresql"))]
     async fn create_product(
         &self,
         seller_id: &str,
@@ -407,6 +416,7 @@ impl InventoryStore for PgInventory {
         Ok(product)
     }
 
+    #[tracing::instrument(name = "pg.list_products", skip_all, fields(db.system.name = "postgresql"))]
     async fn list_products(&self, limit: u32) -> Result<Vec<Product>, StoreError> {
         let mut conn = self.pool.acquire().await.map_err(store_error)?;
         let rows: Vec<ProductRow> = sqlx::query_as(concat!(
@@ -421,6 +431,7 @@ impl InventoryStore for PgInventory {
         self.documents(&mut conn, rows).await
     }
 
+    #[tracing::instrument(name = "pg.owned_product", skip_all, fields(db.system.name = "postgresql"))]
     async fn owned_product(&self, seller_id: &str, id: Uuid) -> Result<Product, StoreError> {
         let mut tx = self.pool.begin().await.map_err(store_error)?;
         let row = Self::lock_owned(&mut tx, seller_id, id).await?;
@@ -429,6 +440,7 @@ impl InventoryStore for PgInventory {
         Ok(product)
     }
 
+    #[tracing::instrument(name = "pg.update_product", skip_all, fields(db.system.name = "postgresql"))]
     async fn update_product(
         &self,
         seller_id: &str,
@@ -467,6 +479,7 @@ impl InventoryStore for PgInventory {
         Ok(product)
     }
 
+    #[tracing::instrument(name = "pg.delete_product", skip_all, fields(db.system.name = "postgresql"))]
     async fn delete_product(
         &self,
         seller_id: &str,
@@ -513,6 +526,7 @@ impl InventoryStore for PgInventory {
         Ok(product)
     }
 
+    #[tracing::instrument(name = "pg.set_status", skip_all, fields(db.system.name = "postgresql"))]
     async fn set_status(
         &self,
         seller_id: &str,
@@ -537,6 +551,7 @@ impl InventoryStore for PgInventory {
         Ok(product)
     }
 
+    #[tracing::instrument(name = "pg.add_variant", skip_all, fields(db.system.name = "postgresql"))]
     async fn add_variant(
         &self,
         seller_id: &str,
@@ -564,6 +579,7 @@ impl InventoryStore for PgInventory {
         Ok(product)
     }
 
+    #[tracing::instrument(name = "pg.update_variant", skip_all, fields(db.system.name = "postgresql"))]
     async fn update_variant(
         &self,
         seller_id: &str,
@@ -592,6 +608,7 @@ impl InventoryStore for PgInventory {
         Ok(product)
     }
 
+    #[tracing::instrument(name = "pg.remove_variant", skip_all, fields(db.system.name = "postgresql"))]
     async fn remove_variant(
         &self,
         seller_id: &str,
@@ -628,6 +645,7 @@ impl InventoryStore for PgInventory {
         Ok(product)
     }
 
+    #[tracing::instrument(name = "pg.change_stock", skip_all, fields(db.system.name = "postgresql"))]
     async fn change_stock(
         &self,
         seller_id: &str,
@@ -658,6 +676,7 @@ impl InventoryStore for PgInventory {
         Ok(product)
     }
 
+    #[tracing::instrument(name = "pg.set_image", skip_all, fields(db.system.name = "postgresql"))]
     async fn set_image(
         &self,
         product_id: Uuid,
@@ -687,6 +706,7 @@ impl InventoryStore for PgInventory {
 
 #[async_trait]
 impl StockHolds for PgInventory {
+    #[tracing::instrument(name = "pg.hold", skip_all, fields(db.system.name = "postgresql"))]
     async fn hold(
         &self,
         order_id: Uuid,
@@ -752,6 +772,7 @@ impl StockHolds for PgInventory {
         Ok(HoldOutcome::Held)
     }
 
+    #[tracing::instrument(name = "pg.release", skip_all, fields(db.system.name = "postgresql"))]
     async fn release(
         &self,
         order_id: Uuid,
@@ -761,10 +782,12 @@ impl StockHolds for PgInventory {
         self.settle(order_id, variant_id, false, reason).await
     }
 
+    #[tracing::instrument(name = "pg.commit", skip_all, fields(db.system.name = "postgresql"))]
     async fn commit(&self, order_id: Uuid, variant_id: Uuid) -> Result<bool, StoreError> {
         self.settle(order_id, variant_id, true, "sale").await
     }
 
+    #[tracing::instrument(name = "pg.release_expired", skip_all, fields(db.system.name = "postgresql"))]
     async fn release_expired(&self, limit: u32) -> Result<usize, StoreError> {
         let expired: Vec<(Uuid, Uuid)> = sqlx::query_as(
             "SELECT order_id, variant_id FROM stock_holds
@@ -790,6 +813,7 @@ impl StockHolds for PgInventory {
 
 impl PgInventory {
     /// Ends an active hold: `sold` turns it into a sale, otherwise it is given back.
+    #[tracing::instrument(name = "pg.settle", skip_all, fields(db.system.name = "postgresql"))]
     async fn settle(
         &self,
         order_id: Uuid,

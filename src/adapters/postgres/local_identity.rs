@@ -107,6 +107,7 @@ impl LocalIdentity {
     }
 
     /// Access token plus a new refresh token in `family`.
+    #[tracing::instrument(name = "pg.session", skip_all, fields(db.system.name = "postgresql"))]
     async fn session(
         &self,
         tx: &mut sqlx::PgConnection,
@@ -151,6 +152,7 @@ impl IdentityProvider for LocalIdentity {
         "local"
     }
 
+    #[tracing::instrument(name = "pg.sign_up", skip_all, fields(db.system.name = "postgresql"))]
     async fn sign_up(
         &self,
         email: &str,
@@ -200,6 +202,7 @@ impl IdentityProvider for LocalIdentity {
         })
     }
 
+    #[tracing::instrument(name = "pg.confirm_sign_up", skip_all, fields(db.system.name = "postgresql"))]
     async fn confirm_sign_up(&self, email: &str, code: &str) -> Result<(), AuthFailure> {
         let row: Option<(Option<Vec<u8>>, bool, bool)> = sqlx::query_as(
             "SELECT activation_code_hash, confirmed_at IS NOT NULL,
@@ -233,6 +236,7 @@ impl IdentityProvider for LocalIdentity {
         Ok(())
     }
 
+    #[tracing::instrument(name = "pg.sign_in", skip_all, fields(db.system.name = "postgresql"))]
     async fn sign_in(&self, email: &str, password: &str) -> Result<Session, AuthFailure> {
         let row: Option<(Uuid, String, Vec<String>, bool)> = sqlx::query_as(
             "SELECT id, password_hash, roles, confirmed_at IS NOT NULL FROM users WHERE email = $1",
@@ -264,6 +268,7 @@ impl IdentityProvider for LocalIdentity {
             .await
     }
 
+    #[tracing::instrument(name = "pg.refresh_session", skip_all, fields(db.system.name = "postgresql"))]
     async fn refresh_session(&self, refresh_token: &str) -> Result<Session, AuthFailure> {
         let mut tx = self.pool.begin().await.map_err(db)?;
         let row: Option<RefreshRow> = sqlx::query_as(
@@ -318,6 +323,7 @@ impl IdentityProvider for LocalIdentity {
         Ok(session)
     }
 
+    #[tracing::instrument(name = "pg.sign_out", skip_all, fields(db.system.name = "postgresql"))]
     async fn sign_out(
         &self,
         viewer: &Viewer,
@@ -350,6 +356,7 @@ impl IdentityProvider for LocalIdentity {
         Ok(())
     }
 
+    #[tracing::instrument(name = "pg.add_role", skip_all, fields(db.system.name = "postgresql"))]
     async fn add_role(&self, viewer: &Viewer, role: Role) -> Result<(), AuthFailure> {
         let user_id = Uuid::parse_str(&viewer.subject)
             .map_err(|_| AuthFailure::NotSupported("not a local account".into()))?;
@@ -365,6 +372,7 @@ impl IdentityProvider for LocalIdentity {
         Ok(())
     }
 
+    #[tracing::instrument(name = "pg.dev_mailbox", skip_all, fields(db.system.name = "postgresql"))]
     async fn dev_mailbox(&self, email: &str) -> Option<Result<Vec<Mail>, AuthFailure>> {
         let rows: Result<Vec<(String, String, String, chrono::DateTime<chrono::Utc>)>, _> =
             sqlx::query_as(

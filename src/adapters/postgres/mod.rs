@@ -107,3 +107,42 @@ pub(crate) fn store_error(err: sqlx::Error) -> StoreError {
         other => StoreError::Internal(format!("postgres: {other}")),
     }
 }
+
+/// Sets the metrics that describe what PostgreSQL holds (just before a scrape): the outbox
+/// backlog and the age of its oldest event, unfinished orders by status and the age of the
+/// one left longest untouched, and the pool's connections. Each query reads only a partial
+/// index's rows (unpublished events, unfinished orders), so a scrape stays cheap however
+/// much history the tables keep.
+pub async fn sample_metrics(pool: &PgPool) -> Result<(), StoreError> {
+    let m = mercado_resolvers::telemetry::metrics();
+    let (backlog, oldest): (i64, f64) = sqlx::query_as(
+        "SELECT count(*), coalesce(extract(epoch FROM now() - min(occurred_at))::float8, 0) \
+         FROM outbox WHERE published_at IS NULL",
+    )
+    .fetch_one(pool)
+    .await
+    .map_err(store_error)?;
+    m.outbox_backlog.set(backlog);
+    m.outbox_oldest_age.set(oldest.max(0.0));
+    let unfinished: Vec<(String, i64, f64)> = sqlx::query_as(
+        "SELECT status, count(*), extract(epoch FROM now() - min(updated_at))::float8 \
+         FROM orders WHERE status IN ('PENDING', 'STOCK_HELD', 'PAID') GROUP BY status",
+    )
+    .fetch_all(pool)
+    .await
+    .map_err(store_error)?;
+    for status in ["PENDING", "STOCK_HELD", "PAID"] {
+        let n = unfinished
+            .iter()
+            .find(|(s, ..)| s == status)
+            .map_or(0, |r| r.1);
+        m.set_orders(status, n);
+    }
+    let oldest_active = unfinished.iter().map(|r| r.2).fold(0.0, f64::max);
+    m.saga_oldest_active_age.set(oldest_active);
+    let (size, idle) = (i64::from(pool.size()), pool.num_idle() as i64);
+    m.set_db_pool("in_use", size - idle);
+    m.set_db_pool("idle", idle);
+    m.set_db_pool("max", i64::from(pool.options().get_max_connections()));
+    Ok(())
+}

@@ -100,6 +100,7 @@ struct SagaRow {
     total_amount: i64,
     payment_attempts: i32,
     hold_expires_at: DateTime<Utc>,
+    traceparent: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -129,12 +130,14 @@ impl PgOrders {
         }
     }
 
+    #[tracing::instrument(name = "pg.load", skip_all, fields(db.system.name = "postgresql"))]
     async fn load(&self, conn: &mut PgConnection, id: Uuid) -> Result<Option<Order>, StoreError> {
         Ok(self.load_many(conn, &[id]).await?.pop())
     }
 
     /// Orders with their lines and transitions, in the order of `ids` (missing ones left out),
     /// in three queries whatever their number.
+    #[tracing::instrument(name = "pg.load_many", skip_all, fields(db.system.name = "postgresql"))]
     async fn load_many(
         &self,
         conn: &mut PgConnection,
@@ -216,6 +219,7 @@ impl PgOrders {
     }
 
     /// One page of a party's orders, newest first.
+    #[tracing::instrument(name = "pg.page", skip_all, fields(db.system.name = "postgresql"))]
     async fn page(
         &self,
         party: Party,
@@ -260,6 +264,7 @@ impl PgOrders {
         })
     }
 
+    #[tracing::instrument(name = "pg.transitions", skip_all, fields(db.system.name = "postgresql"))]
     async fn transitions(
         &self,
         conn: &mut PgConnection,
@@ -290,6 +295,7 @@ impl PgOrders {
     }
 
     /// Appends a transition, its outbox event and a wake-up, inside the caller's transaction.
+    #[tracing::instrument(name = "pg.record", skip_all, fields(db.system.name = "postgresql"))]
     async fn record(
         conn: &mut PgConnection,
         id: Uuid,
@@ -329,6 +335,7 @@ impl PgOrders {
 impl SagaStore for PgOrders {
     /// Moves an order from `from` to `to` if it is still in `from`; false when another runner
     /// moved it first (nothing is written then).
+    #[tracing::instrument(name = "pg.transition", skip_all, fields(db.system.name = "postgresql"))]
     async fn transition(
         &self,
         id: Uuid,
@@ -358,6 +365,7 @@ impl SagaStore for PgOrders {
     }
 
     /// Leases up to `limit` due, non-terminal orders to `owner` for `lease_seconds`.
+    #[tracing::instrument(name = "pg.claim_due", skip_all, fields(db.system.name = "postgresql"))]
     async fn claim_due(
         &self,
         owner: Uuid,
@@ -382,10 +390,11 @@ impl SagaStore for PgOrders {
         .map_err(store_error)
     }
 
+    #[tracing::instrument(name = "pg.saga_state", skip_all, fields(db.system.name = "postgresql"))]
     async fn saga_state(&self, id: Uuid) -> Result<Option<SagaState>, StoreError> {
         let row: Option<SagaRow> = sqlx::query_as(
             "SELECT id, status, cancel_requested, payment_token, total_amount, payment_attempts,
-                    hold_expires_at
+                    hold_expires_at, traceparent
              FROM orders WHERE id = $1",
         )
         .bind(id)
@@ -401,11 +410,13 @@ impl SagaStore for PgOrders {
                 total_amount: r.total_amount,
                 payment_attempts: r.payment_attempts,
                 hold_expires_at: r.hold_expires_at,
+                traceparent: r.traceparent,
             })
         })
         .transpose()
     }
 
+    #[tracing::instrument(name = "pg.lines", skip_all, fields(db.system.name = "postgresql"))]
     async fn lines(&self, id: Uuid) -> Result<Vec<SagaLine>, StoreError> {
         let rows: Vec<SagaLineRow> = sqlx::query_as(
             "SELECT variant_id, quantity, sku FROM order_lines WHERE order_id = $1 ORDER BY line_no",
@@ -425,6 +436,7 @@ impl SagaStore for PgOrders {
     }
 
     /// Schedules another payment attempt after `delay_ms` and gives up the lease.
+    #[tracing::instrument(name = "pg.retry_payment_later", skip_all, fields(db.system.name = "postgresql"))]
     async fn retry_payment_later(&self, id: Uuid, delay_ms: i64) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE orders SET payment_attempts = payment_attempts + 1,
@@ -441,6 +453,7 @@ impl SagaStore for PgOrders {
     }
 
     /// Makes orders whose holds have expired due now, so the saga expires them.
+    #[tracing::instrument(name = "pg.due_expired", skip_all, fields(db.system.name = "postgresql"))]
     async fn due_expired(&self) -> Result<u64, StoreError> {
         sqlx::query(
             "UPDATE orders SET next_attempt_at = now()
@@ -456,6 +469,7 @@ impl SagaStore for PgOrders {
 
 #[async_trait]
 impl OrderStore for PgOrders {
+    #[tracing::instrument(name = "pg.place", skip_all, fields(db.system.name = "postgresql"))]
     async fn place(&self, buyer_id: &str, order: NewOrder) -> Result<PlaceOutcome, StoreError> {
         let hash = request_hash(&order);
         let mut tx = self.pool.begin().await.map_err(store_error)?;
@@ -514,8 +528,9 @@ impl OrderStore for PgOrders {
         let id = Uuid::now_v7();
         let inserted = sqlx::query(
             "INSERT INTO orders (id, buyer_id, idempotency_key, request_hash, payment_token,
-                                 total_amount, currency, hold_expires_at, shipping_address)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, now() + make_interval(secs => $8), $9)
+                                 total_amount, currency, hold_expires_at, shipping_address,
+                                 traceparent)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, now() + make_interval(secs => $8), $9, $10)
              ON CONFLICT (buyer_id, idempotency_key) DO NOTHING",
         )
         .bind(id)
@@ -527,6 +542,7 @@ impl OrderStore for PgOrders {
         .bind(&currency)
         .bind(self.hold_ttl_seconds as f64)
         .bind(sqlx::types::Json(&order.shipping_address))
+        .bind(mercado_resolvers::telemetry::current_traceparent())
         .execute(&mut *tx)
         .await
         .map_err(store_error)?;
@@ -559,11 +575,13 @@ impl OrderStore for PgOrders {
         Ok(PlaceOutcome::Created(created))
     }
 
+    #[tracing::instrument(name = "pg.get", skip_all, fields(db.system.name = "postgresql"))]
     async fn get(&self, id: Uuid) -> Result<Option<Order>, StoreError> {
         let mut conn = self.pool.acquire().await.map_err(store_error)?;
         self.load(&mut conn, id).await
     }
 
+    #[tracing::instrument(name = "pg.list_for_buyer", skip_all, fields(db.system.name = "postgresql"))]
     async fn list_for_buyer(
         &self,
         buyer_id: &str,
@@ -573,6 +591,7 @@ impl OrderStore for PgOrders {
         self.page(Party::Buyer, buyer_id, first, after).await
     }
 
+    #[tracing::instrument(name = "pg.list_for_seller", skip_all, fields(db.system.name = "postgresql"))]
     async fn list_for_seller(
         &self,
         seller_id: &str,
@@ -582,6 +601,7 @@ impl OrderStore for PgOrders {
         self.page(Party::Seller, seller_id, first, after).await
     }
 
+    #[tracing::instrument(name = "pg.request_cancel", skip_all, fields(db.system.name = "postgresql"))]
     async fn request_cancel(&self, buyer_id: &str, id: Uuid) -> Result<Order, StoreError> {
         let mut tx = self.pool.begin().await.map_err(store_error)?;
         let status: Option<String> = sqlx::query_scalar(
@@ -620,6 +640,7 @@ impl OrderStore for PgOrders {
         Ok(order)
     }
 
+    #[tracing::instrument(name = "pg.transitions_after", skip_all, fields(db.system.name = "postgresql"))]
     async fn transitions_after(
         &self,
         id: Uuid,

@@ -19,8 +19,9 @@ pub const CHANNEL: &str = "mercado_outbox";
 /// Adds an event to the outbox inside the caller's transaction.
 pub async fn enqueue(conn: &mut PgConnection, event: &EventEnvelope) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO outbox (id, event_type, aggregate_id, version, occurred_at, payload)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO outbox (id, event_type, aggregate_id, version, occurred_at, payload,
+                             traceparent)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(event.id)
     .bind(&event.event_type)
@@ -28,6 +29,7 @@ pub async fn enqueue(conn: &mut PgConnection, event: &EventEnvelope) -> Result<(
     .bind(event.version)
     .bind(event.occurred_at)
     .bind(&event.payload)
+    .bind(&event.traceparent)
     .execute(conn)
     .await?;
     Ok(())
@@ -41,6 +43,7 @@ struct OutboxRow {
     version: i64,
     occurred_at: chrono::DateTime<chrono::Utc>,
     payload: serde_json::Value,
+    traceparent: Option<String>,
 }
 
 /// The outbox table, claimed in batches, with the commit-time NOTIFY as its wake-up.
@@ -58,6 +61,7 @@ impl PgOutbox {
     }
 
     /// Events still waiting to leave (for tests and operators).
+    #[tracing::instrument(name = "pg.pending_count", skip_all, fields(db.system.name = "postgresql"))]
     pub async fn pending_count(&self) -> Result<i64, StoreError> {
         sqlx::query_scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL")
             .fetch_one(&self.pool)
@@ -68,6 +72,7 @@ impl PgOutbox {
 
 #[async_trait]
 impl Outbox for PgOutbox {
+    #[tracing::instrument(name = "pg.claim", skip_all, fields(db.system.name = "postgresql"))]
     async fn claim(&self, limit: u32) -> Result<Box<dyn OutboxClaim>, StoreError> {
         Ok(Box::new(
             claim(&self.pool, limit).await.map_err(store_error)?,
@@ -90,7 +95,7 @@ pub struct Claim {
 async fn claim(pool: &PgPool, limit: u32) -> Result<Claim, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let rows: Vec<OutboxRow> = sqlx::query_as(
-        "SELECT id, event_type, aggregate_id, version, occurred_at, payload
+        "SELECT id, event_type, aggregate_id, version, occurred_at, payload, traceparent
          FROM outbox WHERE published_at IS NULL
          ORDER BY seq LIMIT $1
          FOR UPDATE SKIP LOCKED",
@@ -107,6 +112,7 @@ async fn claim(pool: &PgPool, limit: u32) -> Result<Claim, sqlx::Error> {
             version: r.version,
             occurred_at: r.occurred_at,
             payload: r.payload,
+            traceparent: r.traceparent,
         })
         .collect();
     Ok(Claim { tx, events })
@@ -118,6 +124,7 @@ impl OutboxClaim for Claim {
         &self.events
     }
 
+    #[tracing::instrument(name = "pg.finish", skip_all, fields(db.system.name = "postgresql"))]
     async fn finish(
         self: Box<Self>,
         published: &[Uuid],
@@ -131,6 +138,7 @@ impl OutboxClaim for Claim {
 
 impl Claim {
     /// Marks `published` as sent and records the failures, then releases the claim.
+    #[tracing::instrument(name = "pg.finish_rows", skip_all, fields(db.system.name = "postgresql"))]
     async fn finish_rows(
         mut self,
         published: &[Uuid],

@@ -22,6 +22,7 @@ impl PgSignInThrottle {
     }
 
     /// (failures within the window, seconds of lock remaining).
+    #[tracing::instrument(name = "pg.state", skip_all, fields(db.system.name = "postgresql"))]
     async fn state(&self, key: &str) -> Result<(i64, Option<i64>), StoreError> {
         // Failures count within their window only; a lock lasts its own 15 minutes even when
         // the window it was earned in has passed.
@@ -46,6 +47,7 @@ impl PgSignInThrottle {
         })
     }
 
+    #[tracing::instrument(name = "pg.fail", skip_all, fields(db.system.name = "postgresql"))]
     async fn fail(&self, key: &str, lock_after: i64) -> Result<(), StoreError> {
         // One statement: a new window starts when the old one has passed.
         sqlx::query(
@@ -81,6 +83,7 @@ fn address_key(address: &str) -> String {
 
 #[async_trait]
 impl SignInThrottle for PgSignInThrottle {
+    #[tracing::instrument(name = "pg.check", skip_all, fields(db.system.name = "postgresql"))]
     async fn check(&self, account: &str, address: &str) -> Result<ThrottleDecision, StoreError> {
         let (account_failures, account_lock) = self.state(&account_key(account)).await?;
         let (address_failures, address_lock) = self.state(&address_key(address)).await?;
@@ -92,11 +95,13 @@ impl SignInThrottle for PgSignInThrottle {
         ))
     }
 
+    #[tracing::instrument(name = "pg.record_failure", skip_all, fields(db.system.name = "postgresql"))]
     async fn record_failure(&self, account: &str, address: &str) -> Result<(), StoreError> {
         self.fail(&account_key(account), ACCOUNT_LOCK_AFTER).await?;
         self.fail(&address_key(address), ADDRESS_LOCK_AFTER).await
     }
 
+    #[tracing::instrument(name = "pg.record_success", skip_all, fields(db.system.name = "postgresql"))]
     async fn record_success(&self, account: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM sign_in_failures WHERE key = $1")
             .bind(account_key(account))

@@ -73,6 +73,7 @@ impl Stack {
         let data_dir = std::env::temp_dir().join(format!("mercado-test-{id}"));
         let config = ServeConfig {
             listen_addr: "127.0.0.1:0".parse().unwrap(),
+            metrics_addr: None,
             web_root: concat!(env!("CARGO_MANIFEST_DIR"), "/web-client/app/dist").into(),
             bus,
             search: SearchEngine::Tantivy,
