@@ -33,29 +33,39 @@ impl Drop for TracingGuard {
 
 /// Installs the log and trace layers (once; later calls do nothing).
 pub fn init() -> TracingGuard {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        EnvFilter::new("info,sqlx=warn,aws_config=warn,aws_smithy_runtime=warn")
-    });
-    // Logs go to stderr so subcommands' stdout stays machine-readable (dev-token prints a token).
-    let fmt = tracing_subscriber::fmt::layer()
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr);
-    let fmt = if std::env::var("MERCADO_LOG_FORMAT").is_ok_and(|f| f == "json") {
-        fmt.json().with_filter(filter).boxed()
-    } else {
-        fmt.with_filter(filter).boxed()
-    };
     let provider = exporting().then(provider).flatten();
     let otel = provider.as_ref().map(|p| {
         tracing_opentelemetry::layer()
             .with_tracer(p.tracer("mercado"))
             .with_filter(filter_fn(traced))
     });
+    // Logs go to stderr so subcommands' stdout stays machine-readable (dev-token prints a token).
+    let json = std::env::var("MERCADO_LOG_FORMAT").is_ok_and(|f| f == "json");
+    let text_logs = (!json).then(|| {
+        tracing_subscriber::fmt::layer()
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_writer(std::io::stderr)
+            .with_filter(log_filter())
+    });
+    let json_logs = json.then(|| {
+        tracing_subscriber::fmt::layer()
+            .json()
+            .with_writer(std::io::stderr)
+            .with_filter(log_filter())
+    });
     let _ = tracing_subscriber::registry()
-        .with(fmt)
         .with(otel)
+        .with(text_logs)
+        .with(json_logs)
         .try_init();
     TracingGuard(provider)
+}
+
+/// What is logged: `RUST_LOG`, or info without the chattier dependencies.
+fn log_filter() -> EnvFilter {
+    EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new("info,sqlx=warn,aws_config=warn,aws_smithy_runtime=warn")
+    })
 }
 
 fn exporting() -> bool {
@@ -135,10 +145,10 @@ impl ShouldSample for LoneStoreCallsDropped {
     ) -> SamplingResult {
         use opentelemetry::trace::TraceContextExt as _;
         let root = !parent_context.is_some_and(|cx| cx.span().span_context().is_valid());
-        // mercado's store spans are `pg.*` and `nats.*`; the AWS SDK's are `Service.Operation`.
+        // mercado's store spans are `pg.*` and `nats.*`; the AWS SDK's carry `rpc.system`.
         let store_call = name.starts_with("pg.")
             || name.starts_with("nats.")
-            || name.starts_with(|c: char| c.is_ascii_uppercase());
+            || attributes.iter().any(|kv| kv.key.as_str() == "rpc.system");
         if root && store_call {
             return SamplingResult {
                 decision: SamplingDecision::Drop,

@@ -20,5 +20,6 @@ mod live_catalog;
 mod modules;
 mod purchases;
 mod search;
+mod telemetry;
 mod walking_skeleton;
 mod websocket;

@@ -64,7 +64,6 @@ impl Extension for Operation {
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
         let span = tracing::info_span!(
             "graphql",
-            otel.name = Empty,
             graphql.operation.name = Empty,
             graphql.operation.type = Empty,
             mercado.outcome = Empty,
@@ -80,7 +79,7 @@ impl Extension for Operation {
         let outcome = outcome(&response);
         let m = metrics();
         let label = m.operation_label(name.as_deref());
-        span.record("otel.name", format!("{ty} {label}"));
+        super::rename(&span, format!("{ty} {label}"));
         span.record("graphql.operation.type", ty);
         if let Some(name) = &name {
             span.record("graphql.operation.name", name.as_str());

@@ -8,4 +8,4 @@ mod trace;
 
 pub use graphql::GraphqlTelemetry;
 pub use metrics::{Live, Metrics, metrics};
-pub use trace::{continue_trace, current_traceparent, traceparent_of};
+pub use trace::{continue_trace, current_traceparent, rename, traceparent_of};

@@ -26,6 +26,12 @@ pub fn current_traceparent() -> Option<String> {
     traceparent_of(&Span::current())
 }
 
+/// Renames `span` as exported: for a name known only once the span has started (an OTel span
+/// takes `otel.name` only before it starts).
+pub fn rename(span: &Span, name: String) {
+    span.context().span().update_name(name);
+}
+
 /// Parses a version-00 `traceparent`; `None` for anything malformed or all-zero.
 fn parse(traceparent: &str) -> Option<SpanContext> {
     let mut parts = traceparent.trim().split('-');
