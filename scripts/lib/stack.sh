@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2034 # STACK_* variables are read by the sourcing scripts
-# Local stack for mercado: PostgreSQL + moto (local AWS APIs).
+# Local stack for mercado: PostgreSQL + moto (local AWS APIs, in memory, or kept
+# in a state file across restarts with --durable: scripts/lib/moto_durable.py).
 #
 # Sourced by scripts/dev and scripts/test, never executed. Usage:
 #
@@ -10,11 +11,13 @@
 #   stack_postgres              # reuse 127.0.0.1:5432 or start a private cluster
 #   stack_database mercado_dev  # create if missing, export DATABASE_URL
 #   stack_moto 4566             # reuse a running moto on 4566 or start one
+#   stack_moto 4566 --durable DIR   # same, but a started one keeps its data in DIR
 #   ...
 #   stack_stop                  # idempotent; also run by the traps
 #
 # Exported variables:
-#   MERCADO_STATE_DIR     state dir (default ~/.cache/mercado): venv, logs, pg
+#   MERCADO_STATE_DIR     state dir (default ~/.cache/mercado): venv, logs, pg,
+#                         durable moto state (scripts/dev: dev-aws/)
 #   CARGO_TARGET_DIR      default ~/.cache/mercado-target (builds survive clones)
 #   MERCADO_PG_ADMIN_URL  postgres://…/postgres of the server in use
 #   DATABASE_URL          set by stack_database
@@ -23,8 +26,11 @@
 #
 # Shell variables for callers (not exported):
 #   STACK_ROOT            repository root
-#   STACK_MOTO_BIN        moto_server used
-#   STACK_MOTO_STARTED    1 if stack_moto started moto (=> its state is empty)
+#   STACK_MOTO_BIN        moto_server used (in-memory moto)
+#   STACK_MOTO_PYTHON     python of the venv with moto $STACK_MOTO_VERSION, which
+#                         runs moto_durable.py (--durable)
+#   STACK_MOTO_STARTED    1 if stack_moto started moto and its state is empty:
+#                         in-memory, or durable with no state file restored
 #   STACK_PG_STARTED      1 if stack_postgres started the private cluster
 #   STACK_PG_BASE_URL     postgres://user@host:port (no database)
 #
@@ -37,8 +43,9 @@ STACK_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 export MERCADO_STATE_DIR="${MERCADO_STATE_DIR:-$HOME/.cache/mercado}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/mercado-target}"
 
-STACK_MOTO_VERSION="5.2.1"
+STACK_MOTO_VERSION="5.2.5"
 STACK_MOTO_BIN="${STACK_MOTO_BIN:-}"
+STACK_MOTO_PYTHON="${STACK_MOTO_PYTHON:-}"
 STACK_MOTO_STARTED=0
 STACK_PG_STARTED=0
 STACK_PG_BASE_URL=""
@@ -47,6 +54,7 @@ STACK_PG_BASE_URL=""
 _STACK_MOTO_PID=""
 _STACK_MOTO_PIDFILE=""
 _STACK_MOTO_PORT=""
+_STACK_MOTO_STATE="" # state file of the durable moto this shell started
 _STACK_PG_DATA=""
 _STACK_PG_BIN=""
 _STACK_PG_OSUSER=""
@@ -170,7 +178,7 @@ stack_install_tools() {
 
 _stack_ensure_moto() {
     [[ -n "$STACK_MOTO_BIN" ]] && return 0
-    local venv="$MERCADO_STATE_DIR/venv" marker candidate
+    local candidate
 
     # A moto_server already on PATH is fine, but only if it actually runs: a
     # pyenv shim exists for every installed version, not just the active one.
@@ -179,6 +187,24 @@ _stack_ensure_moto() {
         return 0
     fi
 
+    _stack_moto_venv
+    STACK_MOTO_BIN="$MERCADO_STATE_DIR/venv/bin/moto_server"
+}
+
+# The python that runs the durable moto (scripts/lib/moto_durable.py): the
+# venv's, never a moto_server's on PATH, since its state file pickles moto's own
+# objects and so needs moto's version to stay put. Sets STACK_MOTO_PYTHON (a
+# global), so never call it in $(...).
+_stack_ensure_moto_python() {
+    [[ -n "$STACK_MOTO_PYTHON" ]] && return 0
+    _stack_moto_venv
+    STACK_MOTO_PYTHON="$MERCADO_STATE_DIR/venv/bin/python"
+}
+
+# Install moto[server]==$STACK_MOTO_VERSION into $MERCADO_STATE_DIR/venv unless
+# it is there already.
+_stack_moto_venv() {
+    local venv="$MERCADO_STATE_DIR/venv" marker
     marker="$venv/.moto-$STACK_MOTO_VERSION"
     if [[ ! -x "$venv/bin/moto_server" || ! -e "$marker" ]]; then
         command -v python3 >/dev/null 2>&1 || stack_apt_install python3 python3-venv
@@ -196,7 +222,6 @@ _stack_ensure_moto() {
         "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$STACK_MOTO_VERSION"
         touch "$marker"
     fi
-    STACK_MOTO_BIN="$venv/bin/moto_server"
 }
 
 # ---------------------------------------------------------------------------
@@ -450,37 +475,72 @@ stack_moto_answers() {
     [[ "$body" == *"<title>Moto</title>"* ]]
 }
 
-# stack_moto PORT [--fresh]: reuse a moto already on PORT (unless --fresh),
-# else start one. Exports the AWS variables and MERCADO_QUEUE_URL.
+# stack_moto PORT [--fresh] [--durable DIR]: reuse a moto already on PORT (unless
+# --fresh), else start one. Exports the AWS variables and MERCADO_QUEUE_URL.
+# With --durable, a moto started here is scripts/lib/moto_durable.py: it restores
+# DIR/moto-state.pickle at start and saves it (periodically, and on the SIGTERM of
+# stack_stop), so DynamoDB, S3, SQS, EventBridge and Cognito survive restarts.
+# STACK_MOTO_STARTED=1 only when the moto started here has empty state.
 stack_moto() {
-    local port=$1 fresh=${2:-} log i deadline
+    local port=${1:-} fresh=0 durable="" state="" log i deadline
+    local -a cmd
     [[ "$port" =~ ^[0-9]+$ ]] || stack_die "stack_moto: bad port '$port'"
+    shift
+    while (($# > 0)); do
+        case $1 in
+            --fresh) fresh=1 ;;
+            --durable)
+                [[ -n "${2:-}" ]] || stack_die "stack_moto: --durable needs a directory"
+                durable=$2
+                shift
+                ;;
+            *) stack_die "stack_moto: unknown argument '$1'" ;;
+        esac
+        shift
+    done
 
     if stack_moto_answers "$port"; then
-        [[ "$fresh" != "--fresh" ]] || stack_die "moto already runs on port $port but a fresh one was requested"
+        [[ "$fresh" -eq 0 ]] || stack_die "moto already runs on port $port but a fresh one was requested"
         if [[ -n "$_STACK_MOTO_PID" && "$_STACK_MOTO_PORT" == "$port" ]]; then
             stack_log "moto: already started by this run on 127.0.0.1:$port"
         else
             stack_log "moto: reusing the server on 127.0.0.1:$port (its data is kept)"
+            if [[ -n "$durable" ]]; then
+                stack_log "moto: not started here, so it saves to $durable only if it runs moto_durable.py with that state dir"
+            fi
             STACK_MOTO_STARTED=0
         fi
     else
         if stack_port_in_use "$port"; then
             stack_die "port $port is in use by something that is not moto; free it or choose another port"
         fi
-        _stack_ensure_moto
         mkdir -p "$MERCADO_STATE_DIR"
+        if [[ -n "$durable" ]]; then
+            _stack_ensure_moto_python
+            mkdir -p "$durable"
+            state="$(cd "$durable" && pwd)/moto-state.pickle"
+            cmd=("$STACK_MOTO_PYTHON" "$STACK_ROOT/scripts/lib/moto_durable.py"
+                -H 127.0.0.1 -p "$port" --state "$state")
+        else
+            _stack_ensure_moto
+            cmd=("$STACK_MOTO_BIN" -H 127.0.0.1 -p "$port")
+        fi
         log="$MERCADO_STATE_DIR/moto-$port.log"
         _STACK_MOTO_PIDFILE="$MERCADO_STATE_DIR/moto-$port.pid"
         rm -f "$_STACK_MOTO_PIDFILE"
-        stack_log "moto: starting $STACK_MOTO_BIN on 127.0.0.1:$port (log: $log)"
+        if [[ -n "$durable" ]]; then
+            stack_log "moto: starting durable moto (state: $state) on 127.0.0.1:$port (log: $log)"
+        else
+            stack_log "moto: starting $STACK_MOTO_BIN on 127.0.0.1:$port (log: $log)"
+        fi
         # Own session/process group, so stack_stop can end moto and anything it
         # forks with one kill, and a terminal's Ctrl-C reaches our trap first.
         # The inner shell writes the PID that survives exec (setsid forks when
-        # the caller's background job already leads a process group).
+        # the caller's background job already leads a process group); the
+        # durable launcher is that PID too, so stack_stop's SIGTERM reaches it.
         # shellcheck disable=SC2016 # expanded by the inner bash
         setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$_STACK_MOTO_PIDFILE" \
-            "$STACK_MOTO_BIN" -H 127.0.0.1 -p "$port" >"$log" 2>&1 </dev/null &
+            "${cmd[@]}" >"$log" 2>&1 </dev/null &
         for ((i = 0; i < 50; i++)); do
             [[ -s "$_STACK_MOTO_PIDFILE" ]] && break
             sleep 0.1
@@ -489,7 +549,9 @@ stack_moto() {
         [[ -n "$_STACK_MOTO_PID" ]] || stack_die "moto did not start (log: $log)"
         STACK_MOTO_STARTED=1
         _STACK_MOTO_PORT=$port
+        _STACK_MOTO_STATE=$state
 
+        # The durable launcher restores its state before it binds the port.
         deadline=$((SECONDS + 30))
         while ((SECONDS < deadline)); do
             stack_moto_answers "$port" && break
@@ -502,6 +564,17 @@ stack_moto() {
         if ! stack_moto_answers "$port"; then
             tail -n 30 "$log" >&2 || true
             stack_die "moto did not answer on port $port within 30 s"
+        fi
+        if [[ -n "$durable" ]]; then
+            # Its log says whether the whole state file was restored; anything
+            # less (no file, unreadable, a service failed) counts as empty.
+            if grep -q '^moto_durable: restored state from ' "$log"; then
+                STACK_MOTO_STARTED=0
+                stack_log "moto: state restored from $state (delete $durable to start clean)"
+            else
+                grep '^moto_durable: ' "$log" | grep -v ' serving on ' | sed 's/^/[stack]   /' >&2 || true
+                stack_log "moto: durable moto starts with empty state"
+            fi
         fi
     fi
 
@@ -617,11 +690,18 @@ stack_stop() {
     _STACK_PIDS=()
 
     if [[ -n "$_STACK_MOTO_PID" ]]; then
-        stack_log "stopping moto (pid $_STACK_MOTO_PID)"
-        _stack_kill "$_STACK_MOTO_PID" 10
+        if [[ -n "$_STACK_MOTO_STATE" ]]; then
+            # On SIGTERM it writes its state file; give that time (many images).
+            stack_log "stopping moto (pid $_STACK_MOTO_PID; it saves its state to $_STACK_MOTO_STATE)"
+            _stack_kill "$_STACK_MOTO_PID" 60
+        else
+            stack_log "stopping moto (pid $_STACK_MOTO_PID)"
+            _stack_kill "$_STACK_MOTO_PID" 10
+        fi
         rm -f "$_STACK_MOTO_PIDFILE"
         _STACK_MOTO_PID=""
         _STACK_MOTO_PORT=""
+        _STACK_MOTO_STATE=""
     fi
 
     if [[ "$STACK_PG_STARTED" -eq 1 && -n "$_STACK_PG_DATA" ]]; then
