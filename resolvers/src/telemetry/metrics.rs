@@ -237,6 +237,15 @@ impl Metrics {
             "Always 1; the version is a label",
             build_info(),
         );
+        // The reconciler runs daily: its counters exist (at 0) from the start, so a dashboard
+        // or an alert reading them finds the series before the first pass.
+        for kind in ["repaired", "removed"] {
+            m.reconciler_repairs
+                .get_or_create(&KindLabel {
+                    kind: kind.to_string(),
+                })
+                .inc_by(0);
+        }
         Self { registry: r, ..m }
     }
 
