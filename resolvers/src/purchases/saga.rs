@@ -7,9 +7,10 @@
 //! CONFIRMED. Failures: REJECTED (no stock), PAYMENT_FAILED (declined, or the gateway kept
 //! failing), CANCELLED (buyer; holds released, payment refunded), EXPIRED (holds expired).
 //!
-//! `src/workers/saga.asl.json` in the server is the same machine in Amazon States Language,
-//! state for step: HoldStock (PENDING), TakePayment (STOCK_HELD), Finalize (PAID), and the
-//! Release*/Refund compensations.
+//! The steps are [`SagaStep`]s, one code path for two engines: the runner here drives an
+//! order by its status (a step, then the compensation it asks for), and a Step Functions
+//! execution (`src/workers/saga.asl.json` in the server) asks for each step and compensation
+//! as a task, answered by [`SagaRunner::run_step`].
 
 use std::sync::Arc;
 
@@ -30,6 +31,98 @@ const LEASE_SECONDS: i64 = 30;
 const CLAIM_BATCH: u32 = 64;
 /// Orders one runner advances at once (each holds a database connection while it steps).
 const STEPS_AT_ONCE: usize = 16;
+
+/// A step of the saga as an engine asks for it: the three forward steps, each acting only on
+/// an order in the status it expects, and the compensation that ends an order that cannot go
+/// on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SagaStep {
+    /// PENDING → STOCK_HELD: hold every line, or none.
+    Hold,
+    /// STOCK_HELD → PAID: charge the payment.
+    Pay,
+    /// PAID → CONFIRMED: every hold becomes a sale.
+    Finalize,
+    /// Any unfinished status → a failed one.
+    Compensate(Compensation),
+}
+
+/// Ends an order that cannot go on: refunds first when asked (and the order is PAID),
+/// releases every hold, and records `to` with `reason`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Compensation {
+    pub to: OrderStatus,
+    pub reason: String,
+    pub refund: bool,
+}
+
+/// What a step did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepOutcome {
+    /// The order moved to this status.
+    Moved(OrderStatus),
+    /// The order cannot go on: this compensation is due.
+    Compensate(Compensation),
+    /// The payment gateway failed transiently; the engine retries.
+    GatewayUnavailable(String),
+    /// The order is not in a status the step acts on (a duplicate or late request, or another
+    /// runner moved it): nothing changed. Its status now.
+    Unchanged(OrderStatus),
+}
+
+impl SagaStep {
+    /// The forward step an order in `status` calls for; `None` once it is terminal.
+    pub fn for_status(status: OrderStatus) -> Option<Self> {
+        match status {
+            OrderStatus::Pending => Some(Self::Hold),
+            OrderStatus::StockHeld => Some(Self::Pay),
+            OrderStatus::Paid => Some(Self::Finalize),
+            _ => None,
+        }
+    }
+
+    /// The step's name in spans, metrics and Step Functions messages.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Hold => "hold",
+            Self::Pay => "pay",
+            Self::Finalize => "finalize",
+            Self::Compensate(_) => "compensate",
+        }
+    }
+
+    fn acts_on(&self, status: OrderStatus) -> bool {
+        match self {
+            Self::Compensate(_) => !status.is_terminal(),
+            forward => Self::for_status(status).as_ref() == Some(forward),
+        }
+    }
+}
+
+/// Runs `work` in a span of the trace that placed the order (`saga <status>`, with the step),
+/// and times it by the status it started from and `outcome` of its result.
+async fn traced<T>(
+    state: &SagaState,
+    step: &str,
+    work: impl std::future::Future<Output = Result<T, StoreError>>,
+    outcome: impl Fn(&Result<T, StoreError>) -> &'static str,
+) -> Result<T, StoreError> {
+    let span = tracing::info_span!(
+        "saga.step",
+        otel.name = format!("saga {}", state.status.as_str()),
+        order.id = %state.id,
+        saga.step = step,
+        saga.outcome = tracing::field::Empty,
+        trace_id = tracing::field::Empty,
+    );
+    telemetry::continue_trace(&span, state.traceparent.as_deref());
+    let started = std::time::Instant::now();
+    let result = work.instrument(span.clone()).await;
+    let outcome = outcome(&result);
+    span.record("saga.outcome", outcome);
+    telemetry::metrics().saga_step(state.status.as_str(), outcome, started.elapsed());
+    result
+}
 
 pub struct SagaRunner {
     orders: Arc<dyn SagaStore>,
@@ -100,108 +193,155 @@ impl SagaRunner {
         let Some(state) = self.orders.saga_state(id).await? else {
             return Ok(None);
         };
-        let from = state.status;
-        if from.is_terminal() {
+        let Some(step) = SagaStep::for_status(state.status) else {
             return Ok(None);
-        }
-        let span = tracing::info_span!(
-            "saga.step",
-            otel.name = format!("saga {}", from.as_str()),
-            order.id = %id,
-            saga.step = from.as_str(),
-            saga.outcome = tracing::field::Empty,
-            trace_id = tracing::field::Empty,
-        );
-        telemetry::continue_trace(&span, state.traceparent.as_deref());
-        let started = std::time::Instant::now();
-        let result = self.step(state).instrument(span.clone()).await;
-        let outcome = match &result {
+        };
+        traced(&state, step.name(), self.step(&state, step), |r| match r {
             Ok(Some(to)) => to.as_str(),
             Ok(None) => "waiting",
             Err(_) => "error",
-        };
-        span.record("saga.outcome", outcome);
-        telemetry::metrics().saga_step(from.as_str(), outcome, started.elapsed());
-        result
+        })
+        .await
     }
 
-    /// Takes the step `state` calls for.
-    async fn step(&self, state: SagaState) -> Result<Option<OrderStatus>, StoreError> {
+    /// Runs `step` on order `id` as another engine asks for it (a Step Functions task): the
+    /// same code the runner's own steps run, acting only if the order is in a status the step
+    /// acts on, so a duplicate or late request changes nothing (`Unchanged`).
+    pub async fn run_step(&self, id: Uuid, step: SagaStep) -> Result<StepOutcome, StoreError> {
+        let Some(state) = self.orders.saga_state(id).await? else {
+            return Err(StoreError::NotFound);
+        };
+        traced(&state, step.name(), self.act(&state, &step), |r| match r {
+            Ok(StepOutcome::Moved(to)) => to.as_str(),
+            Ok(StepOutcome::Compensate(_)) => "compensate",
+            Ok(StepOutcome::GatewayUnavailable(_)) => "waiting",
+            Ok(StepOutcome::Unchanged(_)) => "unchanged",
+            Err(_) => "error",
+        })
+        .await
+    }
+
+    /// The runner's step for `state`: the step its status calls for, then the compensation it
+    /// asks for, if any; a transiently failing gateway is retried later with backoff, up to
+    /// [`PAYMENT_ATTEMPTS`].
+    async fn step(
+        &self,
+        state: &SagaState,
+        step: SagaStep,
+    ) -> Result<Option<OrderStatus>, StoreError> {
+        let outcome = match self.act(state, &step).await? {
+            StepOutcome::GatewayUnavailable(e) if state.payment_attempts + 1 < PAYMENT_ATTEMPTS => {
+                let delay = 100_i64 << state.payment_attempts.clamp(0, 6);
+                tracing::info!(order_id = %state.id, error = %e, delay_ms = delay, "payment retry scheduled");
+                self.orders.retry_payment_later(state.id, delay).await?;
+                return Ok(None);
+            }
+            StepOutcome::GatewayUnavailable(e) => StepOutcome::Compensate(Compensation {
+                to: OrderStatus::PaymentFailed,
+                reason: e,
+                refund: false,
+            }),
+            other => other,
+        };
+        let outcome = match outcome {
+            StepOutcome::Compensate(c) => self.act(state, &SagaStep::Compensate(c)).await?,
+            other => other,
+        };
+        Ok(match outcome {
+            StepOutcome::Moved(to) => Some(to),
+            _ => None,
+        })
+    }
+
+    /// Takes `step` on the order `state` describes.
+    async fn act(&self, state: &SagaState, step: &SagaStep) -> Result<StepOutcome, StoreError> {
+        if !step.acts_on(state.status) {
+            return Ok(StepOutcome::Unchanged(state.status));
+        }
         let id = state.id;
-        let status = state.status;
         let expired = chrono::Utc::now() > state.hold_expires_at;
-        let (to, reason): (OrderStatus, Option<String>) = match status {
-            OrderStatus::Pending | OrderStatus::StockHeld if state.cancel_requested => {
-                self.release_all(id, "order cancelled").await?;
-                (
-                    OrderStatus::Cancelled,
-                    Some("cancelled by the buyer".into()),
-                )
-            }
-            OrderStatus::Pending | OrderStatus::StockHeld if expired => {
-                self.release_all(id, "order expired").await?;
-                (
-                    OrderStatus::Expired,
-                    Some("stock holds expired before payment".into()),
-                )
-            }
-            OrderStatus::Pending => match self.hold_all(&state).await? {
-                None => (OrderStatus::StockHeld, None),
-                Some(sku) => {
-                    self.release_all(id, "order rejected").await?;
-                    (
-                        OrderStatus::Rejected,
-                        Some(format!("not enough stock for {sku}")),
-                    )
-                }
+        let compensate = |to: OrderStatus, reason: String, refund: bool| {
+            Ok(StepOutcome::Compensate(Compensation { to, reason, refund }))
+        };
+        match step {
+            SagaStep::Hold | SagaStep::Pay if state.cancel_requested => compensate(
+                OrderStatus::Cancelled,
+                "cancelled by the buyer".into(),
+                false,
+            ),
+            SagaStep::Hold | SagaStep::Pay if expired => compensate(
+                OrderStatus::Expired,
+                "stock holds expired before payment".into(),
+                false,
+            ),
+            SagaStep::Hold => match self.hold_all(state).await? {
+                None => self.moved(state, OrderStatus::StockHeld, None).await,
+                Some(sku) => compensate(
+                    OrderStatus::Rejected,
+                    format!("not enough stock for {sku}"),
+                    false,
+                ),
             },
-            OrderStatus::StockHeld => {
-                match self
-                    .gateway
-                    .charge(id, &state.payment_token, state.total_amount)
-                    .await
-                {
-                    Ok(ChargeOutcome::Approved) => (OrderStatus::Paid, None),
-                    Ok(ChargeOutcome::Declined(why)) => {
-                        self.release_all(id, "payment failed").await?;
-                        (OrderStatus::PaymentFailed, Some(why))
-                    }
-                    Err(e) if state.payment_attempts + 1 < PAYMENT_ATTEMPTS => {
-                        let delay = 100_i64 << state.payment_attempts.clamp(0, 6);
-                        tracing::info!(order_id = %id, error = %e, delay_ms = delay, "payment retry scheduled");
-                        self.orders.retry_payment_later(id, delay).await?;
-                        return Ok(None);
-                    }
-                    Err(e) => {
-                        self.release_all(id, "payment failed").await?;
-                        (OrderStatus::PaymentFailed, Some(e.to_string()))
-                    }
+            SagaStep::Pay => match self
+                .gateway
+                .charge(id, &state.payment_token, state.total_amount)
+                .await
+            {
+                Ok(ChargeOutcome::Approved) => self.moved(state, OrderStatus::Paid, None).await,
+                Ok(ChargeOutcome::Declined(why)) => {
+                    compensate(OrderStatus::PaymentFailed, why, false)
                 }
-            }
-            OrderStatus::Paid if state.cancel_requested => {
-                self.gateway
-                    .refund(id)
-                    .await
-                    .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-                self.release_all(id, "order cancelled").await?;
-                (
-                    OrderStatus::Cancelled,
-                    Some("cancelled by the buyer; payment refunded".into()),
-                )
-            }
-            OrderStatus::Paid => {
+                Err(e) => Ok(StepOutcome::GatewayUnavailable(e.to_string())),
+            },
+            SagaStep::Finalize if state.cancel_requested => compensate(
+                OrderStatus::Cancelled,
+                "cancelled by the buyer; payment refunded".into(),
+                true,
+            ),
+            SagaStep::Finalize => {
                 for line in self.orders.lines(id).await? {
                     self.holds.commit(id, line.variant_id).await?;
                 }
-                (OrderStatus::Confirmed, None)
+                self.moved(state, OrderStatus::Confirmed, None).await
             }
-            _ => return Ok(None),
-        };
-        let moved = self
+            SagaStep::Compensate(c) => {
+                if c.refund && state.status == OrderStatus::Paid {
+                    self.gateway
+                        .refund(id)
+                        .await
+                        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+                }
+                let why = match c.to {
+                    OrderStatus::Rejected => "order rejected",
+                    OrderStatus::PaymentFailed => "payment failed",
+                    OrderStatus::Expired => "order expired",
+                    _ => "order cancelled",
+                };
+                self.release_all(id, why).await?;
+                self.moved(state, c.to, Some(&c.reason)).await
+            }
+        }
+    }
+
+    /// Records `to` if the order is still where `state` found it; otherwise reports where it
+    /// is now (another runner, or the other engine, moved it first).
+    async fn moved(
+        &self,
+        state: &SagaState,
+        to: OrderStatus,
+        reason: Option<&str>,
+    ) -> Result<StepOutcome, StoreError> {
+        if self
             .orders
-            .transition(id, status, to, reason.as_deref())
-            .await?;
-        Ok(moved.then_some(to))
+            .transition(state.id, state.status, to, reason)
+            .await?
+        {
+            return Ok(StepOutcome::Moved(to));
+        }
+        let now = self.orders.saga_state(state.id).await?;
+        Ok(StepOutcome::Unchanged(
+            now.map_or(state.status, |s| s.status),
+        ))
     }
 
     /// Holds every line, or none: returns the SKU that lacked stock.
@@ -333,6 +473,109 @@ mod tests {
         assert_eq!(w.run(id).await, [StockHeld, PaymentFailed]);
         assert_eq!(w.reason(id).as_deref(), Some("card declined"));
         assert_eq!(w.stock.stock(variant), (5, 0));
+    }
+
+    #[tokio::test]
+    async fn steps_asked_for_by_another_engine_act_once_and_repeats_change_nothing() {
+        let w = world();
+        let (id, variant) = w.order(5, 2);
+        let s = &w.saga;
+        assert_eq!(
+            s.run_step(id, SagaStep::Hold).await.unwrap(),
+            StepOutcome::Moved(StockHeld)
+        );
+        // A duplicate delivery of the same step, and one that arrives too early.
+        assert_eq!(
+            s.run_step(id, SagaStep::Hold).await.unwrap(),
+            StepOutcome::Unchanged(StockHeld)
+        );
+        assert_eq!(
+            s.run_step(id, SagaStep::Finalize).await.unwrap(),
+            StepOutcome::Unchanged(StockHeld)
+        );
+        assert_eq!(w.stock.stock(variant), (5, 2), "held once");
+        assert_eq!(
+            s.run_step(id, SagaStep::Pay).await.unwrap(),
+            StepOutcome::Moved(Paid)
+        );
+        assert_eq!(
+            s.run_step(id, SagaStep::Pay).await.unwrap(),
+            StepOutcome::Unchanged(Paid)
+        );
+        assert_eq!(w.gateway.charged(), (1, 1), "charged once");
+        assert_eq!(
+            s.run_step(id, SagaStep::Finalize).await.unwrap(),
+            StepOutcome::Moved(Confirmed)
+        );
+        let late = SagaStep::Compensate(Compensation {
+            to: Cancelled,
+            reason: "late".into(),
+            refund: true,
+        });
+        assert_eq!(
+            s.run_step(id, late).await.unwrap(),
+            StepOutcome::Unchanged(Confirmed)
+        );
+        assert_eq!(w.stock.stock(variant), (3, 0));
+        assert!(w.gateway.refunded().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_step_that_cannot_go_on_asks_for_its_compensation_and_the_gateway_failure_is_the_engines_to_retry()
+     {
+        let w = world();
+        let (id, variant) = w.order(1, 2);
+        let rejected = w.saga.run_step(id, SagaStep::Hold).await.unwrap();
+        let StepOutcome::Compensate(c) = rejected.clone() else {
+            panic!("{rejected:?}")
+        };
+        assert_eq!((c.to, c.refund), (Rejected, false));
+        assert_eq!(
+            w.orders.status(id),
+            Some(Pending),
+            "a compensation is its own step"
+        );
+        assert_eq!(
+            w.saga
+                .run_step(id, SagaStep::Compensate(c.clone()))
+                .await
+                .unwrap(),
+            StepOutcome::Moved(Rejected)
+        );
+        assert_eq!(
+            w.saga.run_step(id, SagaStep::Compensate(c)).await.unwrap(),
+            StepOutcome::Unchanged(Rejected)
+        );
+        assert_eq!(w.stock.stock(variant), (1, 0));
+
+        w.gateway.script([transient()]);
+        let (id, _) = w.order(5, 1);
+        w.saga.run_step(id, SagaStep::Hold).await.unwrap();
+        assert!(matches!(
+            w.saga.run_step(id, SagaStep::Pay).await.unwrap(),
+            StepOutcome::GatewayUnavailable(_)
+        ));
+        assert_eq!(
+            w.orders.payment_attempts(id),
+            0,
+            "no runner retry is scheduled for another engine"
+        );
+        assert_eq!(
+            w.saga.run_step(id, SagaStep::Pay).await.unwrap(),
+            StepOutcome::Moved(Paid)
+        );
+        // Cancelled once paid: finalize asks for a refund with the release.
+        w.orders.request_cancel(id);
+        let StepOutcome::Compensate(c) = w.saga.run_step(id, SagaStep::Finalize).await.unwrap()
+        else {
+            panic!()
+        };
+        assert!(c.refund);
+        assert_eq!(
+            w.saga.run_step(id, SagaStep::Compensate(c)).await.unwrap(),
+            StepOutcome::Moved(Cancelled)
+        );
+        assert_eq!(w.gateway.refunded(), [id]);
     }
 
     #[tokio::test]
