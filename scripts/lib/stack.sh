@@ -178,15 +178,8 @@ stack_install_tools() {
 
 _stack_ensure_moto() {
     [[ -n "$STACK_MOTO_BIN" ]] && return 0
-    local candidate
-
-    # A moto_server already on PATH is fine, but only if it actually runs: a
-    # pyenv shim exists for every installed version, not just the active one.
-    if candidate=$(command -v moto_server 2>/dev/null) && "$candidate" -h >/dev/null 2>&1; then
-        STACK_MOTO_BIN=$candidate
-        return 0
-    fi
-
+    # Always the venv's: a moto_server on PATH may be another version, and older ones cannot
+    # run a state machine twice (the saga on Step Functions needs $STACK_MOTO_VERSION).
     _stack_moto_venv
     STACK_MOTO_BIN="$MERCADO_STATE_DIR/venv/bin/moto_server"
 }
@@ -539,7 +532,8 @@ stack_moto() {
         # the caller's background job already leads a process group); the
         # durable launcher is that PID too, so stack_stop's SIGTERM reaches it.
         # shellcheck disable=SC2016 # expanded by the inner bash
-        setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$_STACK_MOTO_PIDFILE" \
+        # MOTO_PORT: where moto's Step Functions interpreter sends its SQS tasks (itself).
+        MOTO_PORT=$port setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$_STACK_MOTO_PIDFILE" \
             "${cmd[@]}" >"$log" 2>&1 </dev/null &
         for ((i = 0; i < 50; i++)); do
             [[ -s "$_STACK_MOTO_PIDFILE" ]] && break
@@ -577,6 +571,12 @@ stack_moto() {
             fi
         fi
     fi
+
+    # Run Step Functions executions (the saga with MERCADO_SAGA_ENGINE=stepfunctions) instead
+    # of answering them with canned results.
+    curl -fsS -m 5 -X POST "http://127.0.0.1:$port/moto-api/config" \
+        -d '{"stepfunctions": {"execute_state_machine": true}}' >/dev/null ||
+        stack_die "moto on port $port refused to run Step Functions executions"
 
     # Everything the SDK sends must go to moto: drop per-service endpoint
     # overrides (they win over AWS_ENDPOINT_URL), the switch that makes the SDK

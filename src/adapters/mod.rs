@@ -10,3 +10,4 @@ pub mod postgres;
 pub mod provision;
 pub mod s3;
 pub mod search;
+pub mod stepfunctions;

@@ -25,7 +25,8 @@ use crate::{
     },
     adapters::s3::S3Images,
     adapters::search::{OpenSearch, SearchModel, TantivySearch},
-    app::config::{BusKind, SearchEngine, ServeConfig},
+    adapters::stepfunctions::StepFunctions,
+    app::config::{BusKind, SagaEngine, SearchEngine, ServeConfig},
     http::{ImageSource, Probe, metrics::Sampler},
     workers::reconciler::{DocumentSource, Reconciler},
     workers::{
@@ -33,6 +34,7 @@ use crate::{
         image_events::ImageEvents,
         projector::{Projector, ReadModel},
         relay::{Outbox, Publisher},
+        saga::{SagaExecutions, SagaStarter, SagaTasks},
     },
 };
 
@@ -62,6 +64,8 @@ pub struct Adapters {
     pub image_consumer: Option<Arc<Consumer>>,
     pub image_events: Arc<ImageEvents>,
     pub saga: Arc<SagaRunner>,
+    /// With `MERCADO_SAGA_ENGINE=stepfunctions`: answers the state machine's step tasks.
+    pub saga_tasks: Option<Arc<Consumer>>,
     pub saga_wakeups: Arc<dyn SagaWakeups>,
     pub reconciler: Reconciler,
     pub verifier: Arc<TokenVerifier>,
@@ -196,10 +200,10 @@ impl Adapters {
             &config.aws.profiles_table,
         ));
         let throttle = Arc::new(PgSignInThrottle::new(pool.clone()));
-        let orders = Arc::new(crate::adapters::postgres::PgOrders::new(
-            pool.clone(),
-            config.hold_ttl_seconds,
-        ));
+        let orders = Arc::new(
+            crate::adapters::postgres::PgOrders::new(pool.clone(), config.hold_ttl_seconds)
+                .sweeping_after(config.saga.sweep_after_seconds()),
+        );
         let order_events = Arc::new(PgOrderEvents::start(pool.clone()));
         let saga_wakeups: Arc<dyn SagaWakeups> = Arc::new(PgSagaWakeups::start(pool.clone()));
         let saga = Arc::new(SagaRunner::new(
@@ -207,6 +211,36 @@ impl Adapters {
             inventory.clone(),
             Arc::new(TestGateway::new(pool.clone())),
         ));
+        // Step Functions as the saga's engine: the relay starts executions, and a consumer of
+        // the step queue answers their tasks with the runner's own steps.
+        let (publisher, saga_tasks) = match (
+            config.saga.engine,
+            &config.saga.state_machine_arn,
+            &config.saga.queue_url,
+        ) {
+            (SagaEngine::Stepfunctions, Some(arn), Some(queue_url)) => {
+                let executions: Arc<dyn SagaExecutions> =
+                    Arc::new(StepFunctions::new(aws_sdk_sfn::Client::new(&aws), arn));
+                let inbox = SqsInbox::new(
+                    crate::adapters::aws::long_poll_sqs(&aws, config.sqs_wait_seconds),
+                    queue_url,
+                    config.sqs_wait_seconds,
+                );
+                (
+                    Arc::new(SagaStarter::new(
+                        publisher,
+                        executions.clone(),
+                        config.saga.task_timeout_seconds,
+                    )) as Arc<dyn Publisher>,
+                    Some(Arc::new(Consumer::new(
+                        "saga",
+                        Arc::new(inbox),
+                        Arc::new(SagaTasks::new(saga.clone(), executions)),
+                    ))),
+                )
+            }
+            _ => (publisher, None),
+        };
         let reconciler = Reconciler {
             lock: Arc::new(AdvisoryLock::new(pool.clone(), RECONCILE_LOCK)),
             source: inventory.clone(),
@@ -216,7 +250,7 @@ impl Adapters {
         let probes = probes(&pool, &catalog, &publisher, &consumer);
         let sampler = sampler(
             &pool,
-            [&consumer, &search_consumer, &image_consumer]
+            [&consumer, &search_consumer, &image_consumer, &saga_tasks]
                 .into_iter()
                 .flatten()
                 .cloned()
@@ -255,6 +289,7 @@ impl Adapters {
             search,
             search_consumer,
             image_consumer,
+            saga_tasks,
             image_events,
             saga,
             saga_wakeups,

@@ -66,6 +66,23 @@ enum Command {
             value_name = "MERCADO_SEARCH_QUEUE_URL"
         )]
         search_queue_url: Option<String>,
+        /// The saga's step queue (MERCADO_SAGA_ENGINE=stepfunctions): created with its
+        /// dead-letter queue and the state machine MERCADO_SAGA_STATE_MACHINE_NAME, whose ARN
+        /// is printed as MERCADO_SAGA_STATE_MACHINE_ARN=….
+        #[arg(
+            long,
+            env = "MERCADO_SAGA_QUEUE_URL",
+            value_name = "MERCADO_SAGA_QUEUE_URL"
+        )]
+        saga_queue_url: Option<String>,
+        /// Name of the saga's state machine to find or create.
+        #[arg(
+            long,
+            env = "MERCADO_SAGA_STATE_MACHINE_NAME",
+            value_name = "MERCADO_SAGA_STATE_MACHINE_NAME",
+            default_value = "mercado-saga"
+        )]
+        saga_state_machine_name: String,
     },
     /// Insert a few demo products (only into a store that has none of them yet).
     SeedDemo(DatabaseConfig),
@@ -176,6 +193,8 @@ async fn execute(command: Command) -> Result<(), StartupError> {
             images,
             cognito_pool_name,
             search_queue_url,
+            saga_queue_url,
+            saga_state_machine_name,
         } => {
             provision(
                 &aws,
@@ -183,7 +202,20 @@ async fn execute(command: Command) -> Result<(), StartupError> {
                 cognito_pool_name.as_deref(),
                 search_queue_url.as_deref(),
             )
-            .await
+            .await?;
+            if let Some(queue_url) = saga_queue_url {
+                let sdk = crate::adapters::aws::load().await;
+                let arn = crate::adapters::provision::provision_saga(
+                    &aws_sdk_sfn::Client::new(&sdk),
+                    &aws_sdk_sqs::Client::new(&sdk),
+                    &saga_state_machine_name,
+                    &queue_url,
+                    aws.max_receives,
+                )
+                .await?;
+                println!("MERCADO_SAGA_STATE_MACHINE_ARN={arn}");
+            }
+            Ok(())
         }
         Command::Reindex(config) => {
             // From empty: the engine's index is dropped, then rebuilt from PostgreSQL.
@@ -333,6 +365,12 @@ async fn provision(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_subcommand_declares_each_setting_once() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
 
     #[test]
     fn clap_errors_fold_into_one_line_naming_the_variable() {

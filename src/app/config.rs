@@ -60,6 +60,77 @@ pub enum SearchEngine {
     Off,
 }
 
+/// Which engine drives the purchase saga.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum SagaEngine {
+    /// The PostgreSQL runner: the `saga` module claims due orders and steps them.
+    #[default]
+    Runner,
+    /// AWS Step Functions: the relay starts one Standard execution per order, the `saga`
+    /// module answers its step tasks from `MERCADO_SAGA_QUEUE_URL`, and the runner only sweeps
+    /// orders left unfinished (expired holds, failed or timed-out executions).
+    Stepfunctions,
+}
+
+/// The purchase saga's engine and, for Step Functions, its state machine and step queue.
+#[derive(Args, Clone, Debug, Default)]
+pub struct SagaConfig {
+    /// `runner` or `stepfunctions`.
+    #[arg(
+        long = "saga-engine",
+        env = "MERCADO_SAGA_ENGINE",
+        value_name = "MERCADO_SAGA_ENGINE",
+        value_enum,
+        default_value_t = SagaEngine::Runner
+    )]
+    pub engine: SagaEngine,
+    /// The state machine executions start on (`mercado provision` prints it).
+    #[arg(
+        long = "saga-state-machine-arn",
+        env = "MERCADO_SAGA_STATE_MACHINE_ARN",
+        value_name = "MERCADO_SAGA_STATE_MACHINE_ARN"
+    )]
+    pub state_machine_arn: Option<String>,
+    /// The SQS queue the state machine sends its step tasks to.
+    #[arg(
+        id = "saga_queue_url",
+        long = "saga-queue-url",
+        env = "MERCADO_SAGA_QUEUE_URL",
+        value_name = "MERCADO_SAGA_QUEUE_URL"
+    )]
+    pub queue_url: Option<String>,
+    /// How long a step task may go unanswered before Step Functions retries it (a lost
+    /// message, a dead worker), in seconds.
+    #[arg(
+        long = "saga-task-timeout-seconds",
+        env = "MERCADO_SAGA_TASK_TIMEOUT_SECONDS",
+        value_name = "MERCADO_SAGA_TASK_TIMEOUT_SECONDS",
+        default_value_t = 60,
+        value_parser = clap::value_parser!(i64).range(1..=3600)
+    )]
+    pub task_timeout_seconds: i64,
+    /// With `stepfunctions`: how long after its last change an unfinished order is left to its
+    /// execution before the runner sweeps it to a terminal status, in seconds.
+    #[arg(
+        long = "saga-sweep-seconds",
+        env = "MERCADO_SAGA_SWEEP_SECONDS",
+        value_name = "MERCADO_SAGA_SWEEP_SECONDS",
+        default_value_t = 600,
+        value_parser = clap::value_parser!(i64).range(1..=86_400)
+    )]
+    pub sweep_seconds: i64,
+}
+
+impl SagaConfig {
+    /// How long the runner leaves an order that just changed: 0 with the runner itself.
+    pub fn sweep_after_seconds(&self) -> i64 {
+        match self.engine {
+            SagaEngine::Runner => 0,
+            SagaEngine::Stepfunctions => self.sweep_seconds,
+        }
+    }
+}
+
 /// This machine's host name: the default instance id.
 fn host_name() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
@@ -612,6 +683,8 @@ pub struct ServeConfig {
         value_parser = clap::value_parser!(i64).range(1..=86_400)
     )]
     pub hold_ttl_seconds: i64,
+    #[command(flatten)]
+    pub saga: SagaConfig,
     /// Require a bearer token on the original REST endpoints.
     #[arg(
         long,
@@ -657,6 +730,19 @@ pub struct ServeConfig {
 impl ServeConfig {
     /// Rules that span several values; each error names the variable to fix.
     pub fn validate(&self) -> Result<(), StartupError> {
+        if self.saga.engine == SagaEngine::Stepfunctions {
+            if self.saga.state_machine_arn.is_none() {
+                return Err(StartupError::Config(
+                    "MERCADO_SAGA_STATE_MACHINE_ARN: required when MERCADO_SAGA_ENGINE=stepfunctions (mercado provision prints it)".into(),
+                ));
+            }
+            if self.saga.queue_url.is_none() {
+                return Err(StartupError::Config(
+                    "MERCADO_SAGA_QUEUE_URL: required when MERCADO_SAGA_ENGINE=stepfunctions"
+                        .into(),
+                ));
+            }
+        }
         if self.bus == BusKind::Eventbridge && self.aws.queue_url.is_none() {
             return Err(StartupError::Config(
                 "MERCADO_QUEUE_URL: required when MERCADO_BUS=eventbridge".into(),

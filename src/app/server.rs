@@ -72,6 +72,12 @@ impl Server {
             )));
         }
         if config.runs(Module::Saga) {
+            if let Some(saga_tasks) = &adapters.saga_tasks {
+                tasks.push(tokio::spawn(crate::workers::consumer::run(
+                    saga_tasks.clone(),
+                    rx.clone(),
+                )));
+            }
             tasks.push(tokio::spawn(crate::workers::saga::run(
                 adapters.saga.clone(),
                 adapters.saga_wakeups.clone(),

@@ -7,16 +7,67 @@
 use std::sync::Arc;
 
 use crate::common::{App, Stack, error_code, id_of};
-use mercado::app::config::BusKind;
+use mercado::app::config::{BusKind, Module, ServeConfig};
 use mercado_resolvers::Role;
 use serde_json::{Value, json};
+
+/// The saga's engine a suite runs on: every test below that takes one runs on both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Engine {
+    Runner,
+    StepFunctions,
+}
+
+/// A stack whose saga runs on `engine`; with Step Functions, the sweeper waits `sweep_seconds`
+/// before it finishes what an execution left.
+async fn stack_on(engine: Engine, sweep_seconds: i64) -> Stack {
+    let mut stack = Stack::new(BusKind::Inprocess).await;
+    if engine == Engine::StepFunctions {
+        stack.use_stepfunctions(sweep_seconds).await;
+    }
+    stack
+}
+
+/// With Step Functions, the order's own execution (named by its id) ran and succeeded: the
+/// state machine, not the sweeper, took the order to its end.
+async fn execution_succeeded(stack: &Stack, order: &str) {
+    let Some(machine) = &stack.config.saga.state_machine_arn else {
+        return;
+    };
+    let sfn = aws_sdk_sfn::Client::new(&mercado::adapters::aws::load().await);
+    let execution = format!(
+        "{}:{order}",
+        machine.replace(":stateMachine:", ":execution:")
+    );
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let status = sfn
+            .describe_execution()
+            .execution_arn(&execution)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_str()
+            .to_string();
+        if status != "RUNNING" {
+            assert_eq!(status, "SUCCEEDED", "{execution}");
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{execution} still running"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
 
 const ORDER: &str =
     "query($id: ID!) { order(id: $id) { id status reason transitions { status reason } } }";
 
-/// Polls `order(id)` until it reaches a terminal status (10 s at most).
+/// Polls `order(id)` until it reaches a terminal status (60 s at most).
 async fn settled(app: &App, token: &str, id: &str) -> Value {
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
         let (_, body) = app.graphql(Some(token), ORDER, json!({"id": id})).await;
         let status = body["data"]["order"]["status"]
@@ -55,8 +106,18 @@ fn statuses(order: &Value) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn happy_path_decline_cancel_transient_and_idempotent_retry() {
-    let stack = Stack::new(BusKind::Inprocess).await;
+async fn happy_path_decline_cancel_transient_and_idempotent_retry_on_the_runner() {
+    happy_path_decline_cancel_transient_and_idempotent_retry(Engine::Runner).await;
+}
+
+#[tokio::test]
+async fn happy_path_decline_cancel_transient_and_idempotent_retry_on_step_functions() {
+    happy_path_decline_cancel_transient_and_idempotent_retry(Engine::StepFunctions).await;
+}
+
+async fn happy_path_decline_cancel_transient_and_idempotent_retry(engine: Engine) {
+    // The sweeper waits longer than any of these takes: the executions do the work.
+    let stack = stack_on(engine, 120).await;
     let app = stack.start().await;
     let variant = app
         .stocked_variant(&stack.token("seller", &[Role::Seller]), "MUG", 1000, 10)
@@ -77,6 +138,7 @@ async fn happy_path_decline_cancel_transient_and_idempotent_retry() {
         ["PENDING", "STOCK_HELD", "PAID", "CONFIRMED"]
     );
     assert_eq!(stock(&stack).await, (8, 0));
+    execution_succeeded(&stack, &id).await;
 
     // A retry with the same key returns the same order; another body with it is a conflict.
     let again = app
@@ -94,6 +156,7 @@ async fn happy_path_decline_cancel_transient_and_idempotent_retry() {
         .await;
     let done = settled(&app, &buyer, &id_of(&declined, "placeOrder")).await;
     assert_eq!(done["status"], "PAYMENT_FAILED");
+    execution_succeeded(&stack, &id_of(&declined, "placeOrder")).await;
     assert_eq!(stock(&stack).await, (8, 0));
 
     // Transient gateway failures are retried, then confirmed.
@@ -111,6 +174,7 @@ async fn happy_path_decline_cancel_transient_and_idempotent_retry() {
     let done = settled(&app, &buyer, &id_of(&greedy, "placeOrder")).await;
     assert_eq!(done["status"], "REJECTED");
     assert!(done["reason"].as_str().unwrap().contains("MUG"));
+    execution_succeeded(&stack, &id_of(&greedy, "placeOrder")).await;
 
     // Other people cannot see the order.
     let stranger = stack.token("stranger", &[Role::Buyer]);
@@ -216,8 +280,21 @@ async fn a_cancelled_order_releases_its_stock_and_is_refunded() {
 }
 
 #[tokio::test]
-async fn two_hundred_concurrent_orders_for_twenty_units_confirm_exactly_twenty() {
-    let stack = Stack::new(BusKind::Inprocess).await;
+async fn two_hundred_concurrent_orders_for_twenty_units_confirm_exactly_twenty_on_the_runner() {
+    two_hundred_concurrent_orders_for_twenty_units_confirm_exactly_twenty(Engine::Runner).await;
+}
+
+#[tokio::test]
+async fn two_hundred_concurrent_orders_for_twenty_units_confirm_exactly_twenty_on_step_functions() {
+    two_hundred_concurrent_orders_for_twenty_units_confirm_exactly_twenty(Engine::StepFunctions)
+        .await;
+}
+
+async fn two_hundred_concurrent_orders_for_twenty_units_confirm_exactly_twenty(engine: Engine) {
+    // Executions race each other for the stock, and (on a loaded machine, where the local
+    // interpreter runs 200 executions slowly) the sweeper joins after 20 s: the same
+    // conditional steps, so the count holds whoever finishes an order.
+    let stack = stack_on(engine, 20).await;
     let app = Arc::new(stack.start().await);
     let variant = app
         .stocked_variant(&stack.token("seller", &[Role::Seller]), "MUG", 1000, 20)
@@ -238,7 +315,7 @@ async fn two_hundred_concurrent_orders_for_twenty_units_confirm_exactly_twenty()
         t.await.unwrap();
     }
     // Wait for the saga to settle every order, watching the stock invariant meanwhile.
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(90);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(110);
     loop {
         let (on_hand, held) = stock(&stack).await;
         assert!(
@@ -560,5 +637,64 @@ async fn an_order_whose_holds_expire_ends_expired_with_its_stock_back() {
     assert_eq!(order["status"], "EXPIRED");
     assert_eq!(stock(&stack).await, (4, 0));
     app.stop().await;
+    stack.cleanup().await;
+}
+
+/// Step Functions with a worker that dies holding a step: the task times out, and the runner
+/// sweeps the order to its end; the execution's retried task then finds the order finished
+/// and the execution still ends, with nothing done twice.
+#[tokio::test]
+async fn on_step_functions_a_worker_killed_mid_step_leaves_the_order_to_the_sweeper() {
+    let stack = stack_on(Engine::StepFunctions, 3).await;
+    // No saga worker yet: executions start (the relay), their first task waits in the queue.
+    let front = stack
+        .start_with(ServeConfig {
+            modules: vec![Module::Api, Module::Relay],
+            ..stack.config.clone()
+        })
+        .await;
+    let variant = front
+        .stocked_variant(&stack.token("seller", &[Role::Seller]), "MUG", 1000, 5)
+        .await;
+    let buyer = stack.token("buyer", &[Role::Buyer]);
+    let placed = front
+        .place_order(&buyer, &variant, 2, "tok_approve", "killed")
+        .await;
+    let id = id_of(&placed, "placeOrder");
+    // The worker that took the hold task dies with it: received, never answered.
+    let sqs = aws_sdk_sqs::Client::new(&mercado::adapters::aws::load().await);
+    let queue = stack.config.saga.queue_url.clone().unwrap();
+    let taken = sqs
+        .receive_message()
+        .queue_url(&queue)
+        .wait_time_seconds(10)
+        .visibility_timeout(600)
+        .send()
+        .await
+        .unwrap();
+    let task: Value = serde_json::from_str(taken.messages()[0].body().unwrap()).unwrap();
+    assert_eq!(
+        (task["step"].as_str(), task["orderId"].as_str()),
+        (Some("hold"), Some(id.as_str()))
+    );
+
+    // A worker instance comes up: its sweeper finishes the order once the sweep delay passed.
+    let worker = stack
+        .start_with(ServeConfig {
+            modules: vec![Module::Saga],
+            ..stack.config.clone()
+        })
+        .await;
+    let done = settled(&front, &buyer, &id).await;
+    assert_eq!(
+        statuses(&done),
+        ["PENDING", "STOCK_HELD", "PAID", "CONFIRMED"]
+    );
+    assert_eq!(stock(&stack).await, (3, 0), "held and sold once");
+    // The execution's retried task met a finished order and ended the execution.
+    execution_succeeded(&stack, &id).await;
+    assert_eq!(stock(&stack).await, (3, 0));
+    worker.stop().await;
+    front.stop().await;
     stack.cleanup().await;
 }

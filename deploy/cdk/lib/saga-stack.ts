@@ -1,11 +1,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Arn, ArnFormat, Duration, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import { Duration, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
+import { QueueWithDlq } from './queues';
 
 /** The committed saga definition (the same steps as src/workers/saga.rs). */
 export const SAGA_ASL_PATH = path.resolve(__dirname, '../../../src/workers/saga.asl.json');
@@ -15,44 +15,37 @@ export function readSagaDefinition(file = SAGA_ASL_PATH): string {
   return fs.readFileSync(file, 'utf8');
 }
 
-/** The Lambda functions the definition's `lambda:invoke` tasks name, in order of appearance. */
-export function lambdaFunctionNames(definition: string): string[] {
-  const doc = JSON.parse(definition) as { States: Record<string, { Resource?: string; Parameters?: { FunctionName?: string } }> };
-  const names = Object.values(doc.States)
-    .filter((s) => s.Resource === 'arn:aws:states:::lambda:invoke' && s.Parameters?.FunctionName)
-    .map((s) => s.Parameters!.FunctionName!);
-  return [...new Set(names)];
-}
-
 /** `${...}` placeholders the definition expects as definitionSubstitutions. */
 export function placeholders(definition: string): string[] {
   return [...new Set([...definition.matchAll(/\$\{([A-Za-z0-9_]+)\}/g)].map((m) => m[1]))];
 }
 
 export interface MercadoSagaStackProps extends StackProps {
-  /** Values for the definition's `${...}` placeholders, if it has any. */
+  /** Values for the definition's `${...}` placeholders beyond `SagaQueueUrl` (the step queue's). */
   readonly substitutions?: Record<string, string>;
   /** The ASL file; defaults to src/workers/saga.asl.json. */
   readonly definitionFile?: string;
 }
 
 /**
- * The purchase saga as a Standard Step Functions state machine, from the committed ASL.
+ * The purchase saga as a Standard Step Functions state machine, from the committed ASL, and the
+ * SQS queue (with its dead-letter queue) its step tasks go to.
  *
- * mercado runs the saga in-process today (src/workers/saga.rs, durable in PostgreSQL); the
- * ASL maps each step one-to-one onto a Lambda task (`mercado-hold-stock`, `mercado-charge`,
- * ...). Those functions are not part of this app: until they exist, an execution fails at
- * its first task. The state machine is deployed so the definition is validated by AWS and
- * ready for the functions.
+ * With MERCADO_SAGA_ENGINE=stepfunctions, mercado's relay starts one execution per order and
+ * its `saga` workers consume the step queue, run each step and answer with the task token
+ * (SendTaskSuccess / SendTaskFailure); with the default `runner` the machine stays idle.
  */
 export class MercadoSagaStack extends Stack {
   readonly stateMachine: sfn.StateMachine;
+  /** Where the state machine sends its step tasks (`MERCADO_SAGA_QUEUE_URL`). */
+  readonly steps: QueueWithDlq;
 
   constructor(scope: Construct, id: string, props: MercadoSagaStackProps = {}) {
     super(scope, id, props);
     const definition = readSagaDefinition(props.definitionFile);
     const wanted = placeholders(definition);
-    const given = props.substitutions ?? {};
+    this.steps = new QueueWithDlq(this, 'Steps');
+    const given: Record<string, string> = { SagaQueueUrl: this.steps.queue.queueUrl, ...(props.substitutions ?? {}) };
     const missing = wanted.filter((p) => !(p in given));
     if (missing.length > 0) {
       throw new Error(`saga.asl.json needs definitionSubstitutions for: ${missing.join(', ')}`);
@@ -78,16 +71,8 @@ export class MercadoSagaStack extends Stack {
       timeout: Duration.days(1),
     });
 
-    // The only task integration in the ASL is lambda:invoke; grant exactly the named
-    // functions (unqualified ARNs, as the definition names them without a version).
-    const functionArns = lambdaFunctionNames(definition).map((name) =>
-      Arn.format({ service: 'lambda', resource: 'function', resourceName: name, arnFormat: ArnFormat.COLON_RESOURCE_NAME }, this),
-    );
-    if (functionArns.length > 0) {
-      this.stateMachine.addToRolePolicy(
-        new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: functionArns }),
-      );
-    }
+    // The only task integration in the ASL is sqs:sendMessage.waitForTaskToken to this queue.
+    this.steps.queue.grantSendMessages(this.stateMachine);
 
     NagSuppressions.addResourceSuppressions(
       this.stateMachine,
@@ -95,7 +80,7 @@ export class MercadoSagaStack extends Stack {
         {
           id: 'AwsSolutions-IAM5',
           reason:
-            'Step Functions logging to CloudWatch Logs goes through the log-delivery API (logs:CreateLogDelivery, PutResourcePolicy, DescribeLogGroups, ...), which does not support resource-level permissions, and X-Ray tracing (xray:PutTraceSegments, PutTelemetryRecords, GetSamplingRules, GetSamplingTargets) likewise only accepts "*". Both statements are written by CDK for logs and tracingEnabled; the Lambda statement names each function.',
+            'Step Functions logging to CloudWatch Logs goes through the log-delivery API (logs:CreateLogDelivery, PutResourcePolicy, DescribeLogGroups, ...), which does not support resource-level permissions, and X-Ray tracing (xray:PutTraceSegments, PutTelemetryRecords, GetSamplingRules, GetSamplingTargets) likewise only accepts "*". Both statements are written by CDK for logs and tracingEnabled; the SQS statement names the step queue.',
           appliesTo: ['Resource::*'],
         },
       ],

@@ -2,9 +2,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { lambdaFunctionNames, MercadoSagaStack, placeholders, readSagaDefinition } from '../lib/saga-stack';
+import { MercadoSagaStack, placeholders, readSagaDefinition } from '../lib/saga-stack';
 import { actions, policyStatements, resources, synthMercado } from './helpers';
 
 const asl = JSON.parse(readSagaDefinition()) as { StartAt: string; States: Record<string, unknown> };
@@ -37,33 +37,46 @@ describe('purchase saga state machine', () => {
     });
   });
 
-  it('inlines the committed ASL unchanged: every state of src/workers/saga.asl.json', () => {
+  it('inlines the committed ASL unchanged, its step queue passed as the SagaQueueUrl substitution', () => {
     const deployed = JSON.parse(definition(template)) as typeof asl;
     expect(deployed).toEqual(asl);
     expect(Object.keys(deployed.States)).toEqual(
-      expect.arrayContaining(['HoldStock', 'TakePayment', 'Finalize', 'Refund', 'Confirmed', 'Rejected', 'PaymentFailed', 'Cancelled']),
+      expect.arrayContaining(['Hold', 'Pay', 'Finalize', 'Compensate', 'Route', 'Done', 'Stranded']),
     );
-    expect(deployed.StartAt).toBe('HoldStock');
+    expect(deployed.StartAt).toBe('Hold');
+    expect(placeholders(readSagaDefinition())).toEqual(['SagaQueueUrl']);
+    const queue = Object.keys(template.findResources('AWS::SQS::Queue', { Properties: { RedrivePolicy: Match.anyValue() } }))[0];
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      DefinitionSubstitutions: { SagaQueueUrl: { Ref: queue } },
+    });
   });
 
-  it('the committed ASL has no ${...} placeholders, so no substitutions are passed', () => {
-    expect(placeholders(readSagaDefinition())).toEqual([]);
-    const machine = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0] as any;
-    expect(machine.Properties.DefinitionSubstitutions).toBeUndefined();
+  it('every task is an SQS task with a callback token to that queue, with a timeout, retries and a catch', () => {
+    const tasks = Object.values(asl.States as Record<string, any>).filter((s) => s.Type === 'Task');
+    expect(tasks).toHaveLength(4);
+    for (const t of tasks) {
+      expect(t.Resource).toBe('arn:aws:states:::sqs:sendMessage.waitForTaskToken');
+      expect(t.Parameters.QueueUrl).toBe('${SagaQueueUrl}');
+      expect(t.Parameters.MessageBody['taskToken.$']).toBe('$$.Task.Token');
+      expect(t.TimeoutSecondsPath).toBe('$.taskTimeoutSeconds');
+      expect(t.Retry.map((r: any) => r.ErrorEquals[0])).toEqual(expect.arrayContaining(['Mercado.Unavailable', 'States.Timeout']));
+      for (const r of t.Retry) expect(Number.isInteger(r.IntervalSeconds)).toBe(true);
+      expect(t.Catch.at(-1)).toMatchObject({ ErrorEquals: ['States.ALL'], Next: 'Stranded' });
+    }
   });
 
-  it('may invoke exactly the Lambda functions the ASL names, and nothing else beyond logs and X-Ray', () => {
-    const names = lambdaFunctionNames(readSagaDefinition());
-    expect(names.sort()).toEqual(['mercado-charge', 'mercado-commit-stock', 'mercado-hold-stock', 'mercado-refund', 'mercado-release-stock']);
+  it('the step queue has a dead-letter queue, and the machine may only send to it (beyond logs and X-Ray)', () => {
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      RedrivePolicy: { maxReceiveCount: 5, deadLetterTargetArn: Match.anyValue() },
+      SqsManagedSseEnabled: true,
+    });
     const statements = policyStatements(template).map((p) => p.statement);
-    const invoke = statements.filter((s) => actions(s).includes('lambda:InvokeFunction'));
-    expect(invoke).toHaveLength(1);
-    expect(actions(invoke[0])).toEqual(['lambda:InvokeFunction']);
-    const arns = resources(invoke[0]).map((r) => JSON.stringify(r));
-    expect(arns).toHaveLength(names.length);
-    for (const name of names) expect(arns.some((a) => a.includes(`:function:${name}"`))).toBe(true);
+    const sqs = statements.filter((s) => actions(s).some((a) => a.startsWith('sqs:')));
+    expect(sqs).toHaveLength(1);
+    expect(actions(sqs[0])).toEqual(['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage']);
+    expect(resources(sqs[0])).toHaveLength(1);
     for (const s of statements) {
-      for (const a of actions(s)) expect(a).toMatch(/^(lambda:InvokeFunction|logs:[A-Za-z]+|xray:[A-Za-z]+)$/);
+      for (const a of actions(s)) expect(a).toMatch(/^(sqs:[A-Za-z]+|logs:[A-Za-z]+|xray:[A-Za-z]+)$/);
     }
   });
 });

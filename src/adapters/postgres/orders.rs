@@ -30,6 +30,9 @@ pub const STATUS_CHANNEL: &str = "mercado_order_status";
 pub struct PgOrders {
     pool: PgPool,
     hold_ttl_seconds: i64,
+    /// How long the runner leaves an order after it is placed or changes (0: at once; with
+    /// Step Functions driving, the sweep delay).
+    sweep_after_seconds: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -127,6 +130,16 @@ impl PgOrders {
         Self {
             pool,
             hold_ttl_seconds,
+            sweep_after_seconds: 0,
+        }
+    }
+
+    /// Leaves each order to another engine for `seconds` after it is placed or changes,
+    /// before the runner takes it up (sweeps it).
+    pub fn sweeping_after(self, seconds: i64) -> Self {
+        Self {
+            sweep_after_seconds: seconds,
+            ..self
         }
     }
 
@@ -346,13 +359,15 @@ impl SagaStore for PgOrders {
         let mut tx = self.pool.begin().await.map_err(store_error)?;
         let version: Option<i64> = sqlx::query_scalar(
             "UPDATE orders SET status = $3, reason = $4, version = version + 1, updated_at = now(),
-                    next_attempt_at = now(), lease_owner = NULL, lease_until = NULL
+                    next_attempt_at = now() + make_interval(secs => $5),
+                    lease_owner = NULL, lease_until = NULL
              WHERE id = $1 AND status = $2 RETURNING version",
         )
         .bind(id)
         .bind(from.as_str())
         .bind(to.as_str())
         .bind(reason)
+        .bind(self.sweep_after_seconds as f64)
         .fetch_optional(&mut *tx)
         .await
         .map_err(store_error)?;
@@ -529,8 +544,9 @@ impl OrderStore for PgOrders {
         let inserted = sqlx::query(
             "INSERT INTO orders (id, buyer_id, idempotency_key, request_hash, payment_token,
                                  total_amount, currency, hold_expires_at, shipping_address,
-                                 traceparent)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, now() + make_interval(secs => $8), $9, $10)
+                                 traceparent, next_attempt_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, now() + make_interval(secs => $8), $9, $10,
+                     now() + make_interval(secs => $11))
              ON CONFLICT (buyer_id, idempotency_key) DO NOTHING",
         )
         .bind(id)
@@ -543,6 +559,7 @@ impl OrderStore for PgOrders {
         .bind(self.hold_ttl_seconds as f64)
         .bind(sqlx::types::Json(&order.shipping_address))
         .bind(mercado_resolvers::telemetry::current_traceparent())
+        .bind(self.sweep_after_seconds as f64)
         .execute(&mut *tx)
         .await
         .map_err(store_error)?;

@@ -99,6 +99,7 @@ impl Stack {
             },
             reconcile_interval_seconds: 86_400,
             hold_ttl_seconds: 900,
+            saga: Default::default(),
             nats_url: std::env::var("MERCADO_NATS_URL")
                 .unwrap_or_else(|_| "nats://127.0.0.1:4222".into()),
             nats_stream: format!("MERCADO_TEST_{id}"),
@@ -187,6 +188,34 @@ impl Stack {
                 .unwrap();
             }
         }
+    }
+
+    /// Switches this stack's saga to Step Functions: a state machine and step queue of its own
+    /// on the local AWS-API server, short task timeouts, and a sweeper that waits `sweep_seconds`.
+    pub async fn use_stepfunctions(&mut self, sweep_seconds: i64) {
+        let sdk = mercado::adapters::aws::load().await;
+        let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap();
+        let queue_url = format!(
+            "{}/123456789012/mercado-test-saga-{}",
+            endpoint.trim_end_matches('/'),
+            self.id
+        );
+        let arn = mercado::adapters::provision::provision_saga(
+            &aws_sdk_sfn::Client::new(&sdk),
+            &aws_sdk_sqs::Client::new(&sdk),
+            &format!("mercado-test-{}", self.id),
+            &queue_url,
+            self.config.aws.max_receives,
+        )
+        .await
+        .unwrap();
+        self.config.saga = mercado::app::config::SagaConfig {
+            engine: mercado::app::config::SagaEngine::Stepfunctions,
+            state_machine_arn: Some(arn),
+            queue_url: Some(queue_url),
+            task_timeout_seconds: 5,
+            sweep_seconds,
+        };
     }
 
     /// Switches this stack to a Cognito user pool of its own on the local AWS-API server.
