@@ -2,13 +2,27 @@
 //! step tasks the state machine sends through SQS (`src/workers/saga.asl.json`).
 
 use async_trait::async_trait;
-use aws_sdk_sfn::{Client, error::DisplayErrorContext};
+use aws_sdk_sfn::{
+    Client,
+    error::{DisplayErrorContext, ProvideErrorMetadata, SdkError},
+};
 use uuid::Uuid;
 
 use crate::workers::{
     BusError,
     saga::{SagaExecutions, TaskAnswer},
 };
+
+/// An SDK error's code, and its message with context.
+fn why<E>(e: SdkError<E>) -> (Option<String>, String)
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    (
+        e.code().map(str::to_string),
+        DisplayErrorContext(&e).to_string(),
+    )
+}
 
 pub struct StepFunctions {
     client: Client,
@@ -53,49 +67,39 @@ impl SagaExecutions for StepFunctions {
     }
 
     async fn answer(&self, token: &str, answer: TaskAnswer) -> Result<(), BusError> {
-        let refused = |code: Option<&str>| {
-            // The task timed out or was answered already: the execution moved on.
-            matches!(
-                code,
-                Some("TaskTimedOut" | "TaskDoesNotExist" | "InvalidToken")
-            )
+        let sent = match answer {
+            TaskAnswer::Success(output) => self
+                .client
+                .send_task_success()
+                .task_token(token)
+                .output(output.to_string())
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(why),
+            TaskAnswer::Failure { error, cause } => self
+                .client
+                .send_task_failure()
+                .task_token(token)
+                .error(error)
+                .cause(cause)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(why),
         };
-        match answer {
-            TaskAnswer::Success(output) => {
-                match self
-                    .client
-                    .send_task_success()
-                    .task_token(token)
-                    .output(output.to_string())
-                    .send()
-                    .await
-                {
-                    Ok(_) => Ok(()),
-                    Err(e) if refused(aws_sdk_sfn::error::ProvideErrorMetadata::code(&e)) => Ok(()),
-                    Err(e) => Err(BusError(format!(
-                        "send task success: {}",
-                        DisplayErrorContext(&e)
-                    ))),
-                }
+        match sent {
+            Ok(()) => Ok(()),
+            // The task timed out or was answered already: the execution moved on.
+            Err((Some(code), _))
+                if matches!(
+                    code.as_str(),
+                    "TaskTimedOut" | "TaskDoesNotExist" | "InvalidToken"
+                ) =>
+            {
+                Ok(())
             }
-            TaskAnswer::Failure { error, cause } => {
-                match self
-                    .client
-                    .send_task_failure()
-                    .task_token(token)
-                    .error(error)
-                    .cause(cause)
-                    .send()
-                    .await
-                {
-                    Ok(_) => Ok(()),
-                    Err(e) if refused(aws_sdk_sfn::error::ProvideErrorMetadata::code(&e)) => Ok(()),
-                    Err(e) => Err(BusError(format!(
-                        "send task failure: {}",
-                        DisplayErrorContext(&e)
-                    ))),
-                }
-            }
+            Err((_, message)) => Err(BusError(format!("answer a saga task: {message}"))),
         }
     }
 }

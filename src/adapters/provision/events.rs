@@ -27,24 +27,14 @@ pub async fn provision_event_route(
 
     let rule_name = format!("{bus_name}-to-{queue_name}");
     let rule_arn = format!("arn:aws:events:*:*:rule/{bus_name}/{bus_name}-to-{queue_name}");
-    let (main_url, queue_arn) =
-        ensure_queue(sqs, queue_url, "events.amazonaws.com", &rule_arn).await?;
-    // Messages that fail `max_receives` times end in `<queue>-dlq`, not in an endless loop.
-    let dlq_url = format!("{}-dlq", queue_url.trim_end_matches('/'));
-    let (_, dlq_arn) = ensure_queue(sqs, &dlq_url, "sqs.amazonaws.com", &queue_arn).await?;
-    let redrive = serde_json::json!({
-        "deadLetterTargetArn": dlq_arn,
-        "maxReceiveCount": max_receives.to_string(),
-    });
-    sqs.set_queue_attributes()
-        .queue_url(&main_url)
-        .attributes(
-            aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy,
-            redrive.to_string(),
-        )
-        .send()
-        .await
-        .map_err(|e| aws("redrive policy", DisplayErrorContext(&e).to_string()))?;
+    let (_, queue_arn) = ensure_queue_with_dlq(
+        sqs,
+        queue_url,
+        "events.amazonaws.com",
+        &rule_arn,
+        max_receives,
+    )
+    .await?;
     let rule = events
         .put_rule()
         .name(&rule_name)
@@ -73,6 +63,34 @@ pub async fn provision_event_route(
         .await
         .map_err(|e| aws("put targets", DisplayErrorContext(&e).to_string()))?;
     Ok(queue_arn)
+}
+
+/// [`ensure_queue`], plus its dead-letter queue `<queue>-dlq`: messages that fail
+/// `max_receives` times end there, not in an endless loop. Returns the queue's URL and ARN.
+pub async fn ensure_queue_with_dlq(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    service: &str,
+    source_arn: &str,
+    max_receives: i64,
+) -> Result<(String, String), StartupError> {
+    let (url, queue_arn) = ensure_queue(sqs, queue_url, service, source_arn).await?;
+    let dlq_url = format!("{}-dlq", queue_url.trim_end_matches('/'));
+    let (_, dlq_arn) = ensure_queue(sqs, &dlq_url, "sqs.amazonaws.com", &queue_arn).await?;
+    let redrive = serde_json::json!({
+        "deadLetterTargetArn": dlq_arn,
+        "maxReceiveCount": max_receives.to_string(),
+    });
+    sqs.set_queue_attributes()
+        .queue_url(&url)
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy,
+            redrive.to_string(),
+        )
+        .send()
+        .await
+        .map_err(|e| StartupError::Aws(format!("redrive policy: {}", DisplayErrorContext(&e))))?;
+    Ok((url, queue_arn))
 }
 
 /// Creates the queue named by the URL's last segment (idempotent) with a policy letting

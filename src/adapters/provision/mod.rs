@@ -9,7 +9,7 @@ mod saga;
 mod tables;
 
 pub use cognito::provision_cognito;
-pub use events::{ensure_queue, provision_event_route};
+pub use events::{ensure_queue, ensure_queue_with_dlq, provision_event_route};
 pub use images::provision_images;
 pub use saga::{definition as saga_definition, provision_saga};
 pub use tables::{provision_catalog_table, provision_profiles_table};

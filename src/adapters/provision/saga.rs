@@ -4,7 +4,7 @@
 
 use aws_sdk_sfn::error::DisplayErrorContext;
 
-use super::ensure_queue;
+use super::ensure_queue_with_dlq;
 use crate::StartupError;
 
 /// The committed definition, a template for [`definition`].
@@ -26,23 +26,14 @@ pub async fn provision_saga(
 ) -> Result<String, StartupError> {
     let aws = |what: &str, e: String| StartupError::Aws(format!("{what}: {e}"));
     let machine_arn_like = format!("arn:aws:states:*:*:stateMachine:{name}");
-    let (url, queue_arn) =
-        ensure_queue(sqs, queue_url, "states.amazonaws.com", &machine_arn_like).await?;
-    let dlq_url = format!("{}-dlq", queue_url.trim_end_matches('/'));
-    let (_, dlq_arn) = ensure_queue(sqs, &dlq_url, "sqs.amazonaws.com", &queue_arn).await?;
-    let redrive = serde_json::json!({
-        "deadLetterTargetArn": dlq_arn,
-        "maxReceiveCount": max_receives.to_string(),
-    });
-    sqs.set_queue_attributes()
-        .queue_url(&url)
-        .attributes(
-            aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy,
-            redrive.to_string(),
-        )
-        .send()
-        .await
-        .map_err(|e| aws("redrive policy", e.to_string()))?;
+    let (url, queue_arn) = ensure_queue_with_dlq(
+        sqs,
+        queue_url,
+        "states.amazonaws.com",
+        &machine_arn_like,
+        max_receives,
+    )
+    .await?;
 
     let definition = definition(&url);
     let mut pages = sfn.list_state_machines().into_paginator().send();
