@@ -698,3 +698,81 @@ async fn on_step_functions_a_worker_killed_mid_step_leaves_the_order_to_the_swee
     front.stop().await;
     stack.cleanup().await;
 }
+
+/// Step Functions when the gateway is down, and against repeats: a payment that keeps failing
+/// ends PAYMENT_FAILED with its holds released; a second start of an order's execution is
+/// absorbed; replayed step messages (a step already taken, a compensation after the end)
+/// change nothing.
+#[tokio::test]
+async fn on_step_functions_a_gateway_down_duplicate_starts_and_replayed_steps_change_nothing() {
+    let stack = stack_on(Engine::StepFunctions, 120).await;
+    let app = stack.start().await;
+    let variant = app
+        .stocked_variant(&stack.token("seller", &[Role::Seller]), "MUG", 1000, 5)
+        .await;
+    let buyer = stack.token("buyer", &[Role::Buyer]);
+
+    let down = app
+        .place_order(&buyer, &variant, 2, "tok_unavailable", "down")
+        .await;
+    let down = id_of(&down, "placeOrder");
+    let done = settled(&app, &buyer, &down).await;
+    assert_eq!(statuses(&done), ["PENDING", "STOCK_HELD", "PAYMENT_FAILED"]);
+    assert_eq!(done["reason"], "payment gateway unavailable");
+    assert_eq!(stock(&stack).await, (5, 0));
+    execution_succeeded(&stack, &down).await;
+
+    let placed = app
+        .place_order(&buyer, &variant, 2, "tok_approve", "fine")
+        .await;
+    let id = id_of(&placed, "placeOrder");
+    let done = settled(&app, &buyer, &id).await;
+    execution_succeeded(&stack, &id).await;
+    let sdk = mercado::adapters::aws::load().await;
+    let executions = mercado::adapters::stepfunctions::StepFunctions::new(
+        aws_sdk_sfn::Client::new(&sdk),
+        stack.config.saga.state_machine_arn.clone().unwrap(),
+    );
+    use mercado::workers::saga::SagaExecutions;
+    executions
+        .start(
+            id.parse().unwrap(),
+            &json!({"orderId": id, "taskTimeoutSeconds": 5}),
+        )
+        .await
+        .expect("a second start of the same order is absorbed");
+
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let queue = stack.config.saga.queue_url.clone().unwrap();
+    for replay in [
+        json!({"taskToken": "replayed-1", "step": "hold", "orderId": id}),
+        json!({"taskToken": "replayed-2", "step": "finalize", "orderId": id}),
+        json!({"taskToken": "replayed-3", "step": "compensate", "orderId": id,
+               "to": "CANCELLED", "reason": "replayed", "refund": true}),
+    ] {
+        sqs.send_message()
+            .queue_url(&queue)
+            .message_body(replay.to_string())
+            .send()
+            .await
+            .unwrap();
+    }
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while crate::common::queue_depth(&sqs, &queue).await > 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "replays never consumed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let again = settled(&app, &buyer, &id).await;
+    assert_eq!(again, done, "the replays changed nothing");
+    assert_eq!(
+        statuses(&again),
+        ["PENDING", "STOCK_HELD", "PAID", "CONFIRMED"]
+    );
+    assert_eq!(stock(&stack).await, (3, 0));
+    app.stop().await;
+    stack.cleanup().await;
+}

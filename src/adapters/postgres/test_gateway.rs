@@ -14,6 +14,8 @@ pub const TOKEN_DECLINE: &str = "tok_decline";
 /// Fails transiently twice, then approves.
 pub const TOKEN_TRANSIENT: &str = "tok_transient";
 const TRANSIENT_FAILURES: i32 = 2;
+/// Always fails transiently: a gateway that is down.
+pub const TOKEN_UNAVAILABLE: &str = "tok_unavailable";
 
 pub struct TestGateway {
     pool: PgPool,
@@ -49,6 +51,9 @@ impl PaymentGateway for TestGateway {
             _ => {}
         }
         let status = match token {
+            TOKEN_UNAVAILABLE => {
+                return Err(GatewayError("test gateway: unavailable".into()));
+            }
             TOKEN_APPROVE => "CAPTURED",
             TOKEN_DECLINE => "DECLINED",
             TOKEN_TRANSIENT => {
