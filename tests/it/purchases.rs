@@ -776,3 +776,115 @@ async fn on_step_functions_a_gateway_down_duplicate_starts_and_replayed_steps_ch
     app.stop().await;
     stack.cleanup().await;
 }
+
+/// One step of a Step Functions execution, taken by the test as a worker would: the next task
+/// from the step queue, run by the same handler the `saga` module runs, then deleted.
+async fn take_step(
+    sqs: &aws_sdk_sqs::Client,
+    queue: &str,
+    tasks: &mercado::workers::saga::SagaTasks,
+) -> String {
+    use mercado::workers::consumer::MessageHandler;
+    let received = sqs
+        .receive_message()
+        .queue_url(queue)
+        .wait_time_seconds(10)
+        .max_number_of_messages(1)
+        .send()
+        .await
+        .unwrap();
+    let message = &received.messages()[0];
+    let body = message.body().unwrap();
+    tasks.handle(body.as_bytes()).await.unwrap();
+    sqs.delete_message()
+        .queue_url(queue)
+        .receipt_handle(message.receipt_handle().unwrap())
+        .send()
+        .await
+        .unwrap();
+    serde_json::from_str::<Value>(body).unwrap()["step"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Step Functions, stepped by hand: a cancellation before the hold, after it and after the
+/// payment ends CANCELLED (refunded once paid) with the stock back, and a hold that expires
+/// before payment ends EXPIRED; each execution ends SUCCEEDED.
+#[tokio::test]
+async fn on_step_functions_cancel_at_each_step_and_hold_expiry_end_as_on_the_runner() {
+    let mut stack = stack_on(Engine::StepFunctions, 600).await;
+    // Long enough for the cancellations on a loaded machine, short enough to wait out below.
+    stack.config.hold_ttl_seconds = 6;
+    // The relay starts executions; no saga worker: the test takes each step.
+    let app = stack
+        .start_with(ServeConfig {
+            modules: vec![Module::Api, Module::Relay],
+            ..stack.config.clone()
+        })
+        .await;
+    let sdk = mercado::adapters::aws::load().await;
+    let tasks = mercado::workers::saga::SagaTasks::new(
+        app.server.adapters.saga.clone(),
+        Arc::new(mercado::adapters::stepfunctions::StepFunctions::new(
+            aws_sdk_sfn::Client::new(&sdk),
+            stack.config.saga.state_machine_arn.clone().unwrap(),
+        )),
+    );
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let queue = stack.config.saga.queue_url.clone().unwrap();
+    let variant = app
+        .stocked_variant(&stack.token("seller", &[Role::Seller]), "MUG", 1000, 5)
+        .await;
+    let buyer = stack.token("buyer", &[Role::Buyer]);
+
+    for (n, (before, expected)) in [
+        (vec![], vec!["PENDING", "CANCELLED"]),
+        (vec!["hold"], vec!["PENDING", "STOCK_HELD", "CANCELLED"]),
+        (
+            vec!["hold", "pay"],
+            vec!["PENDING", "STOCK_HELD", "PAID", "CANCELLED"],
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let placed = app
+            .place_order(&buyer, &variant, 2, "tok_approve", &format!("cancel-{n}"))
+            .await;
+        let id = id_of(&placed, "placeOrder");
+        for step in &before {
+            assert_eq!(&take_step(&sqs, &queue, &tasks).await, step);
+        }
+        let (_, cancelled) = app
+            .graphql(
+                Some(&buyer),
+                "mutation($id: ID!) { cancelOrder(id: $id) { id } }",
+                json!({"id": id}),
+            )
+            .await;
+        assert!(cancelled["errors"].is_null(), "{cancelled}");
+        // The next step sees the cancellation and asks for the compensation, which ends it.
+        take_step(&sqs, &queue, &tasks).await;
+        assert_eq!(take_step(&sqs, &queue, &tasks).await, "compensate");
+        let done = settled(&app, &buyer, &id).await;
+        assert_eq!(statuses(&done), expected, "cancelled after {before:?}");
+        assert_eq!(stock(&stack).await, (5, 0));
+        execution_succeeded(&stack, &id).await;
+    }
+
+    let placed = app
+        .place_order(&buyer, &variant, 2, "tok_approve", "expires")
+        .await;
+    let id = id_of(&placed, "placeOrder");
+    assert_eq!(take_step(&sqs, &queue, &tasks).await, "hold");
+    tokio::time::sleep(std::time::Duration::from_millis(6500)).await;
+    assert_eq!(take_step(&sqs, &queue, &tasks).await, "pay");
+    assert_eq!(take_step(&sqs, &queue, &tasks).await, "compensate");
+    let done = settled(&app, &buyer, &id).await;
+    assert_eq!(statuses(&done), ["PENDING", "STOCK_HELD", "EXPIRED"]);
+    assert_eq!(stock(&stack).await, (5, 0));
+    execution_succeeded(&stack, &id).await;
+    app.stop().await;
+    stack.cleanup().await;
+}
