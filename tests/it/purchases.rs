@@ -816,6 +816,8 @@ async fn on_step_functions_cancel_at_each_step_and_hold_expiry_end_as_on_the_run
     let mut stack = stack_on(Engine::StepFunctions, 600).await;
     // Long enough for the cancellations on a loaded machine, short enough to wait out below.
     stack.config.hold_ttl_seconds = 6;
+    // Tasks wait for the test's steps (and the wait for expiry) without timing out.
+    stack.config.saga.task_timeout_seconds = 60;
     // The relay starts executions; no saga worker: the test takes each step.
     let app = stack
         .start_with(ServeConfig {

@@ -18,6 +18,7 @@
  *   opensearchUrl        —             with opensearchDomainArn: MERCADO_SEARCH=opensearch
  *   opensearchDomainArn  —             (without both, search is off)
  *   cognitoPlus          false         Cognito Plus feature plan (threat protection)
+ *   sagaEngine           runner        or stepfunctions: the Mercado-Saga state machine drives orders
  * lib/config.ts documents each one.
  */
 import { App } from 'aws-cdk-lib';

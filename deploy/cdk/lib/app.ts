@@ -41,6 +41,7 @@ export function buildMercado(app: App, config: MercadoConfig, options: BuildOpti
     env,
     config,
     data,
+    saga,
     image: options.image,
     description: 'mercado: VPC, RDS PostgreSQL, ECS Fargate services (api behind an ALB, workers)',
   });

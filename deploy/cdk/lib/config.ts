@@ -34,6 +34,11 @@ export interface MercadoConfig {
   readonly opensearchDomainArn?: string;
   /** Put the Cognito user pool on the Plus feature plan (threat protection; billed per MAU). */
   readonly cognitoPlus: boolean;
+  /**
+   * What drives the purchase saga (MERCADO_SAGA_ENGINE): `runner` (PostgreSQL) or
+   * `stepfunctions` (the Mercado-Saga state machine; the workers get its grants).
+   */
+  readonly sagaEngine: 'runner' | 'stepfunctions';
 }
 
 export const DEFAULT_CONFIG: MercadoConfig = {
@@ -46,7 +51,13 @@ export const DEFAULT_CONFIG: MercadoConfig = {
   natGateways: 1,
   apiDesiredCount: 2,
   cognitoPlus: false,
+  sagaEngine: 'runner',
 };
+
+function sagaEngine(v: string): MercadoConfig['sagaEngine'] {
+  if (v === 'runner' || v === 'stepfunctions') return v;
+  throw new Error(`context sagaEngine: expected runner or stepfunctions, got ${v}`);
+}
 
 /** Reads the configuration from CDK context, falling back to DEFAULT_CONFIG field by field. */
 export function configFromContext(node: Node): MercadoConfig {
@@ -88,6 +99,7 @@ export function configFromContext(node: Node): MercadoConfig {
     opensearchUrl: str('opensearchUrl'),
     opensearchDomainArn: str('opensearchDomainArn'),
     cognitoPlus: bool('cognitoPlus', DEFAULT_CONFIG.cognitoPlus),
+    sagaEngine: sagaEngine(str('sagaEngine') ?? DEFAULT_CONFIG.sagaEngine),
   };
   if ((config.opensearchUrl === undefined) !== (config.opensearchDomainArn === undefined)) {
     throw new Error('context opensearchUrl and opensearchDomainArn go together: set both or neither');

@@ -11,6 +11,7 @@ import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { MercadoConfig } from './config';
 import { MercadoDataStack } from './data-stack';
+import { MercadoSagaStack } from './saga-stack';
 import { IMAGE_PREFIX } from './images';
 import { MAX_RECEIVES } from './queues';
 
@@ -42,6 +43,8 @@ export const DB_NAME = 'mercado';
 export interface MercadoServiceStackProps extends StackProps {
   readonly config: MercadoConfig;
   readonly data: MercadoDataStack;
+  /** The saga's state machine and step queue (used with `sagaEngine=stepfunctions`). */
+  readonly saga: MercadoSagaStack;
   /**
    * The server image. Defaults to building the repository's Dockerfile as an asset: synth
    * only stages the directory (no Docker needed); `cdk deploy` builds and pushes it.
@@ -183,6 +186,14 @@ export class MercadoServiceStack extends Stack {
       MERCADO_PROFILES_TABLE: tables.profiles.tableName,
       MERCADO_IMAGES_BUCKET: images.bucket.bucketName,
       MERCADO_IMAGE_UPLOAD_ORIGINS: config.imageUploadOrigins.join(','),
+      // Every instance validates the saga settings at start-up; only the workers use them.
+      MERCADO_SAGA_ENGINE: config.sagaEngine,
+      ...(config.sagaEngine === 'stepfunctions'
+        ? {
+            MERCADO_SAGA_STATE_MACHINE_ARN: props.saga.stateMachine.stateMachineArn,
+            MERCADO_SAGA_QUEUE_URL: props.saga.steps.queue.queueUrl,
+          }
+        : {}),
       MERCADO_AUTH: 'cognito',
       MERCADO_COGNITO_USER_POOL_ID: identity.userPool.userPoolId,
       MERCADO_COGNITO_CLIENT_ID: identity.webClient.userPoolClientId,
@@ -384,6 +395,14 @@ export class MercadoServiceStack extends Stack {
     events.projector.queue.grantConsumeMessages(role);
     images.notifications.queue.grantConsumeMessages(role);
     if (searchFeed) events.search.queue.grantConsumeMessages(role);
+    if (props.config.sagaEngine === 'stepfunctions') {
+      // The relay starts executions; the saga module consumes the step queue and answers
+      // each task (SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat).
+      const { stateMachine, steps } = props.saga;
+      stateMachine.grantStartExecution(role);
+      stateMachine.grantTaskResponse(role);
+      steps.queue.grantConsumeMessages(role);
+    }
     this.grantOpenSearch(role, props.config, [
       'es:ESHttpGet',
       'es:ESHttpHead',

@@ -329,6 +329,48 @@ describe('least privilege', () => {
   });
 });
 
+describe('with sagaEngine=stepfunctions', () => {
+  let sf: Synthesized;
+  let t: Template;
+  beforeAll(() => {
+    sf = synthMercado({ sagaEngine: 'stepfunctions' });
+    t = Template.fromStack(sf.service);
+  });
+
+  it('every instance is told the engine, the state machine and the step queue', () => {
+    for (const group of [sf.service.api, sf.service.workers]) {
+      const e = env(container(t, group.taskDefinition));
+      expect(e.MERCADO_SAGA_ENGINE).toBe('stepfunctions');
+      expect(JSON.stringify(e.MERCADO_SAGA_STATE_MACHINE_ARN)).toContain('PurchaseSaga');
+      expect(JSON.stringify(e.MERCADO_SAGA_QUEUE_URL)).toContain('Steps');
+    }
+  });
+
+  it('only the workers may start executions, answer tasks and consume the step queue', () => {
+    const workers = allowed(roleStatements(t, sf.service.workers.taskDefinition.taskRole));
+    expect(workers).toEqual(
+      expect.arrayContaining(['states:StartExecution', 'states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat']),
+    );
+    const api = allowed(roleStatements(t, sf.service.api.taskDefinition.taskRole));
+    expect(api.filter((a) => a.startsWith('states:'))).toEqual([]);
+    const consume = roleStatements(t, sf.service.workers.taskDefinition.taskRole).filter((x) =>
+      actions(x).includes('sqs:ReceiveMessage'),
+    );
+    expect(JSON.stringify(consume.map((x) => x.Resource))).toContain('Steps');
+  });
+
+  it('by default (runner) no instance gets Step Functions rights, and the engine is runner', () => {
+    const e = env(container(template, app.service.workers.taskDefinition));
+    expect(e.MERCADO_SAGA_ENGINE).toBe('runner');
+    const workers = allowed(roleStatements(template, app.service.workers.taskDefinition.taskRole));
+    expect(workers.filter((a) => a.startsWith('states:'))).toEqual([]);
+  });
+
+  it('refuses an unknown engine', () => {
+    expect(() => synthMercado({ sagaEngine: 'lambda' })).toThrow(/sagaEngine/);
+  });
+});
+
 describe('with OpenSearch', () => {
   const domain = 'arn:aws:es:eu-west-1:111111111111:domain/mercado';
   let os: Synthesized;
